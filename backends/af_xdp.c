@@ -1,0 +1,848 @@
+#include "af_xdp.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/xdp_diag.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xdp/xsk.h>
+
+#include "stack/wire/eth.h"
+
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+/* One frame per page: the default chunk size, and what copy mode and every driver accept. */
+#define AFXDP_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
+#define AFXDP_FRAME_MASK (~(uint64_t)(AFXDP_FRAME_SIZE - 1))
+/* The fill ring is kept full, so RX_RING_SIZE frames are always lent to the kernel for
+ * receive; as many again are ours for transmit. 4096 frames = 16 MiB of UMEM: enough to
+ * absorb a burst of 2048 frames each way without the stack seeing -ENOBUFS. */
+#define AFXDP_RX_RING_SIZE 2048
+#define AFXDP_TX_RING_SIZE 2048
+#define AFXDP_FILL_RING_SIZE AFXDP_RX_RING_SIZE
+#define AFXDP_COMP_RING_SIZE AFXDP_TX_RING_SIZE
+#define AFXDP_NUM_FRAMES (AFXDP_FILL_RING_SIZE + AFXDP_TX_RING_SIZE)
+/* In copy mode one sendto(2) sends at most 32 descriptors (the kernel's TX_BATCH_SIZE) and
+ * returns EAGAIN when more remain; this bounds the kicks of one flush. */
+#define AFXDP_MAX_KICKS 128
+/* Kick without waiting for the flush once this many frames are queued, so that a burst
+ * written inside one receive batch (a fragmented reply) starts leaving early. */
+#define AFXDP_TX_KICK_THRESHOLD 64
+#define AFXDP_PROG_NAME "ustack_xsk"
+
+/* The UMEM and its two rings, and the free-frame stack of the frames we own. */
+struct afxdp_umem_info {
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	struct xsk_umem *umem;
+	void *area;
+	size_t size;
+	uint64_t free_frames[AFXDP_NUM_FRAMES]; /* frame addresses (UMEM offsets) */
+	uint32_t nfree;
+};
+
+struct afxdp_socket_info {
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_socket *xsk;
+	int fd;
+	uint32_t tx_outstanding; /* submitted to TX, not yet back on the completion ring */
+	uint32_t tx_unkicked;	 /* submitted since the last kick */
+};
+
+struct afxdp {
+	struct netif nif; /* first: afxdp_write() recovers the afxdp from it */
+	struct afxdp_umem_info um;
+	struct afxdp_socket_info sk;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	unsigned queue;
+	unsigned ifmtu;
+	uint32_t prog_id; /* the program we attached, 0 when none */
+	int prog_fd;	  /* our redirect program, -1 when none */
+	int map_fd;	  /* its XSKMAP: queue index -> socket */
+	uint32_t attach_flags;
+	uint32_t stale_prog_id; /* a predecessor's program we detached at open */
+	bool zerocopy;
+	char mode_name[32];
+	char prog_record[512];
+	struct afxdp_stats stats;
+};
+
+static int why_errno(char *why, size_t whylen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int why_errno(char *why, size_t whylen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Free-frame stack */
+
+static inline void frame_push(struct afxdp_umem_info *um, uint64_t addr)
+{
+	/* Every frame is owned by exactly one party, so the stack cannot overflow. */
+	if (um->nfree < AFXDP_NUM_FRAMES)
+		um->free_frames[um->nfree++] = addr & AFXDP_FRAME_MASK;
+}
+
+static inline bool frame_pop(struct afxdp_umem_info *um, uint64_t *addr)
+{
+	*addr = 0;
+	if (um->nfree == 0)
+		return false;
+	*addr = um->free_frames[--um->nfree];
+	return true;
+}
+
+/* Moves free frames to the fill ring until it is full or no frame is free. */
+static void fill_ring_refill(struct afxdp *x)
+{
+	struct afxdp_umem_info *um = &x->um;
+	uint32_t want = xsk_prod_nb_free(&um->fill, AFXDP_FILL_RING_SIZE), idx, n;
+
+	if (want > um->nfree)
+		want = um->nfree;
+	if (want == 0)
+		return;
+	n = xsk_ring_prod__reserve(&um->fill, want, &idx);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t addr;
+
+		frame_pop(um, &addr);
+		*xsk_ring_prod__fill_addr(&um->fill, idx + i) = addr;
+	}
+	xsk_ring_prod__submit(&um->fill, n);
+}
+
+/* Returns the frames the kernel has finished sending to the free stack. */
+static void comp_ring_drain(struct afxdp *x)
+{
+	struct afxdp_umem_info *um = &x->um;
+	uint32_t idx, n = xsk_ring_cons__peek(&um->comp, AFXDP_COMP_RING_SIZE, &idx);
+
+	for (uint32_t i = 0; i < n; i++)
+		frame_push(um, *xsk_ring_cons__comp_addr(&um->comp, idx + i));
+	if (n) {
+		xsk_ring_cons__release(&um->comp, n);
+		x->sk.tx_outstanding -= n < x->sk.tx_outstanding ? n : x->sk.tx_outstanding;
+	}
+}
+
+/* One sendto(2) to make the kernel process the TX ring. EAGAIN (copy mode: more than one
+ * batch queued), ENOBUFS (no skb memory, the device queue is full) and EBUSY (another
+ * kick in progress) are normal: the frames stay on the ring for the next kick. Returns true
+ * when another kick could make progress now. */
+static bool tx_kick(struct afxdp *x)
+{
+	x->sk.tx_unkicked = 0;
+	if (!xsk_ring_prod__needs_wakeup(&x->sk.tx))
+		return false; /* the driver polls the ring by itself */
+	x->stats.kicks++;
+	if (sendto(x->sk.fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+		return false;
+	if (errno == EAGAIN)
+		return true;
+	if (errno != ENOBUFS && errno != EBUSY && errno != ENETDOWN)
+		x->stats.kick_errors++;
+	return false;
+}
+
+static uint32_t tx_ring_queued(struct afxdp *x)
+{
+	return AFXDP_TX_RING_SIZE - xsk_prod_nb_free(&x->sk.tx, AFXDP_TX_RING_SIZE);
+}
+
+bool afxdp_flush(struct afxdp *x)
+{
+	for (int i = 0; i < AFXDP_MAX_KICKS && x->sk.tx_outstanding; i++) {
+		comp_ring_drain(x);
+		if (!tx_kick(x))
+			break;
+	}
+	comp_ring_drain(x);
+	fill_ring_refill(x);
+	return tx_ring_queued(x) > 0;
+}
+
+static int afxdp_write(struct netif *nif, size_t size, netif_fill_fn fill, void *ctx)
+{
+	struct afxdp *x = (struct afxdp *)nif;
+	struct xdp_desc *desc;
+	uint64_t addr;
+	uint32_t idx;
+	size_t len;
+
+	if (size > AFXDP_FRAME_SIZE || size > (size_t)nif->mtu + ETH_HDR_LEN)
+		return -EMSGSIZE;
+	if (x->um.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
+		comp_ring_drain(x);
+		if (x->um.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
+			tx_kick(x);
+			comp_ring_drain(x);
+		}
+	}
+	if (x->um.nfree == 0 || xsk_ring_prod__reserve(&x->sk.tx, 1, &idx) != 1) {
+		x->stats.tx_ring_full++;
+		return -ENOBUFS;
+	}
+	frame_pop(&x->um, &addr);
+	/* The stack writes the frame straight into the UMEM: no copy. */
+	len = fill(xsk_umem__get_data(x->um.area, addr), AFXDP_FRAME_SIZE, ctx);
+	if (len > AFXDP_FRAME_SIZE)
+		len = AFXDP_FRAME_SIZE;
+	desc = xsk_ring_prod__tx_desc(&x->sk.tx, idx);
+	desc->addr = addr;
+	desc->len = (uint32_t)len;
+	desc->options = 0;
+	xsk_ring_prod__submit(&x->sk.tx, 1);
+	x->sk.tx_outstanding++;
+	x->stats.tx_frames++;
+	x->stats.tx_bytes += len;
+	if (++x->sk.tx_unkicked >= AFXDP_TX_KICK_THRESHOLD)
+		tx_kick(x);
+	return 0;
+}
+
+static const struct netif_ops afxdp_ops = {
+	.write = afxdp_write,
+};
+
+int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
+{
+	struct afxdp_umem_info *um = &x->um;
+	uint32_t idx_rx, idx_fill = 0, n, nfill;
+
+	n = xsk_ring_cons__peek(&x->sk.rx, max, &idx_rx);
+	if (n == 0) {
+		/* With need_wakeup the kernel stops looking at an empty fill ring until told;
+		 * ours is kept full, but say so if it asks. */
+		if (xsk_ring_prod__needs_wakeup(&um->fill)) {
+			x->stats.fill_wakeups++;
+			recvfrom(x->sk.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		}
+		return 0;
+	}
+	/* The kernel took at least n frames off the fill ring to fill these descriptors, so
+	 * n slots are normally free: each frame goes back right after the stack saw it. */
+	nfill = xsk_ring_prod__reserve(&um->fill, n, &idx_fill);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->sk.rx, idx_rx + i);
+		uint64_t addr = d->addr;
+
+		fn(ctx, xsk_umem__get_data(um->area, addr), d->len);
+		x->stats.rx_frames++;
+		x->stats.rx_bytes += d->len;
+		if (i < nfill)
+			*xsk_ring_prod__fill_addr(&um->fill, idx_fill + i) = addr & AFXDP_FRAME_MASK;
+		else
+			frame_push(um, addr);
+	}
+	xsk_ring_prod__submit(&um->fill, nfill);
+	xsk_ring_cons__release(&x->sk.rx, n);
+	if (nfill < n)
+		fill_ring_refill(x);
+	return (int)n;
+}
+
+/* Sockets */
+
+/* Counts the AF_XDP sockets bound to ifindex in this network namespace, through sock_diag
+ * (what `ss --xdp` shows), and whether one is on queue. -errno when diag is unavailable. */
+static int xsk_bound_sockets(int ifindex, unsigned queue, bool *on_queue)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct xdp_diag_req req;
+	} msg;
+	char buf[16384];
+	int s, count = 0, r = 0;
+	bool done = false;
+
+	*on_queue = false;
+	s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (s < 0)
+		return -errno;
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.req.sdiag_family = AF_XDP;
+	msg.req.xdiag_show = XDP_SHOW_INFO;
+	if (send(s, &msg, sizeof(msg), 0) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t len = recv(s, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0) {
+			r = -errno;
+			goto out;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			struct xdp_diag_msg *m;
+			struct rtattr *a;
+			int alen;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				r = e->error ? e->error : -EIO;
+				goto out;
+			}
+			m = NLMSG_DATA(h);
+			a = (struct rtattr *)(m + 1);
+			alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				struct xdp_diag_info *info = RTA_DATA(a);
+
+				if (a->rta_type != XDP_DIAG_INFO ||
+				    RTA_PAYLOAD(a) < sizeof(*info))
+					continue;
+				if ((int)info->ifindex == ifindex) {
+					count++;
+					if (info->queue_id == queue)
+						*on_queue = true;
+				}
+			}
+		}
+	}
+	r = count;
+out:
+	close(s);
+	return r;
+}
+
+static uint32_t attached_prog(int ifindex, uint32_t *flags)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	*flags = 0;
+	if (bpf_xdp_query(ifindex, 0, &q) < 0)
+		return 0;
+	if (q.skb_prog_id) {
+		*flags = XDP_FLAGS_SKB_MODE;
+		return q.skb_prog_id;
+	}
+	if (q.drv_prog_id) {
+		*flags = XDP_FLAGS_DRV_MODE;
+		return q.drv_prog_id;
+	}
+	if (q.hw_prog_id) {
+		*flags = XDP_FLAGS_HW_MODE;
+		return q.hw_prog_id;
+	}
+	return 0;
+}
+
+/* The program's name, when we may read it (needs CAP_SYS_ADMIN); "" otherwise. */
+static void prog_name(uint32_t id, char *name, size_t len)
+{
+	struct bpf_prog_info info;
+	uint32_t ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	name[0] = '\0';
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0)
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+}
+
+/* The record of the program we attached: "PROG_ID PID". */
+static uint32_t prog_record_read(const char *path, pid_t *pid)
+{
+	unsigned long id = 0;
+	long p = 0;
+	FILE *f;
+
+	*pid = 0;
+	if (!path[0] || !(f = fopen(path, "re")))
+		return 0;
+	if (fscanf(f, "%lu %ld", &id, &p) != 2)
+		id = 0;
+	fclose(f);
+	*pid = (pid_t)p;
+	return (uint32_t)id;
+}
+
+static void prog_record_write(const char *path, uint32_t id)
+{
+	FILE *f;
+
+	if (!path[0])
+		return;
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%u %ld\n", id, (long)getpid());
+	fclose(f);
+}
+
+/* Is pid a live ustackd? (Its name, so that a recycled pid does not count.) */
+static bool pid_is_ustackd(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true; /* alive, name unknown: assume it is */
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "ustackd", 7) == 0;
+}
+
+/* A program on the interface that no AF_XDP socket uses any more: ours, left by a
+ * predecessor that was killed before it could detach (`ip link set dev IF xdp off`).
+ * Whether a socket still uses it is asked of sock_diag (`ss --xdp`) when the kernel has it
+ * (CONFIG_XDP_SOCKETS_DIAG); otherwise the record says which ustackd attached it and
+ * whether that process is gone. Any other program is someone else's and is left alone. */
+static int clear_stale_prog(struct afxdp *x, char *why, size_t whylen)
+{
+	uint32_t flags, id = attached_prog(x->ifindex, &flags), rec_id;
+	char name[BPF_OBJ_NAME_LEN];
+	bool on_queue, stale;
+	pid_t rec_pid;
+	int n, r;
+
+	n = xsk_bound_sockets(x->ifindex, x->queue, &on_queue);
+	if (n > 0 && on_queue)
+		return why_errno(why, whylen, -EBUSY,
+				 "queue %u of %s is busy: another AF_XDP socket is bound to it "
+				 "(another ustackd? see `ss --xdp`)",
+				 x->queue, x->ifname);
+	if (id == 0 || n > 0)
+		return 0; /* nothing attached, or a live user: libxdp shares the program */
+	rec_id = prog_record_read(x->prog_record, &rec_pid);
+	prog_name(id, name, sizeof(name));
+	if (rec_id == id)
+		stale = !pid_is_ustackd(rec_pid);
+	else
+		/* Not recorded by us: libxdp's own program is stale only when sock_diag
+		 * proves that no socket uses it. */
+		stale = n == 0 && (strcmp(name, AFXDP_PROG_NAME) == 0 ||
+				   strcmp(name, "xsk_def_prog") == 0);
+	if (!stale) {
+		if (rec_id == id)
+			return 0; /* a live instance's: attaching ours will say so */
+		return why_errno(why, whylen, -EBUSY,
+				 "%s already has an XDP program attached (id %u%s%s) that is not "
+				 "ours; detach it (`ip link set dev %s xdp off`) or use another "
+				 "interface",
+				 x->ifname, id, name[0] ? ", " : "", name, x->ifname);
+	}
+	r = bpf_xdp_detach(x->ifindex, flags, NULL);
+	if (r < 0)
+		return why_errno(why, whylen, r,
+				 "cannot detach the stale XDP program %u from %s: %s", id,
+				 x->ifname, strerror(-r));
+	x->stale_prog_id = id;
+	return 1;
+}
+
+/* The XDP program: every frame of our queue goes to our socket, anything else (no socket
+ * in the map for that queue) to the kernel. It is the classic AF_XDP redirect program
+ *
+ *	int xsk_redirect(struct xdp_md *ctx)
+ *	{
+ *		return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+ *	}
+ *
+ * (the XDP_PASS fallback in the flags needs Linux 5.3), as instructions, so that nothing is
+ * read from disk and nothing needs CAP_SYS_ADMIN: loading it needs CAP_BPF and
+ * CAP_NET_ADMIN, attaching it CAP_NET_ADMIN. libxdp's own program management would ask
+ * the kernel for programs by id, which needs CAP_SYS_ADMIN. */
+#define AFXDP_MAP_ENTRIES 64 /* queues */
+
+static int xsk_prog_load(struct afxdp *x, char *why, size_t whylen)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, popts);
+	struct bpf_insn insns[] = {
+		/* r2 = ctx->rx_queue_index (struct xdp_md, offset 16) */
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
+		  .off = 16 },
+		/* r1 = &xsks_map (a 16-byte load of the map fd) */
+		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
+		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 /* set below */ },
+		{ 0 },
+		/* r3 = XDP_PASS: the action when no socket is in the map for the queue */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = XDP_PASS },
+		/* r0 = bpf_redirect_map(r1, r2, r3) */
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	char log[4096] = "";
+	int r;
+
+	x->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "ustack_xsks", sizeof(int), sizeof(int),
+				   AFXDP_MAP_ENTRIES, NULL);
+	if (x->map_fd < 0) {
+		r = -errno;
+		return why_errno(why, whylen, r,
+				 "cannot create the XSKMAP: %s (needs CAP_BPF and CAP_NET_ADMIN%s)",
+				 strerror(-r), r == -EPERM ? "" : "; memlock limit?");
+	}
+	insns[1].imm = x->map_fd;
+	popts.log_buf = log;
+	popts.log_size = sizeof(log);
+	popts.log_level = 0;
+	x->prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, AFXDP_PROG_NAME, "Dual BSD/GPL", insns,
+				   sizeof(insns) / sizeof(insns[0]), &popts);
+	if (x->prog_fd < 0) {
+		r = -errno;
+		return why_errno(why, whylen, r,
+				 "cannot load the XDP program: %s (needs CAP_BPF and "
+				 "CAP_NET_ADMIN)%s%s",
+				 strerror(-r), log[0] ? ": " : "", log);
+	}
+	return 0;
+}
+
+static int xsk_prog_attach(struct afxdp *x, enum afxdp_mode mode, char *why, size_t whylen)
+{
+	/* Never replace a program that appeared since clear_stale_prog() looked. */
+	uint32_t flags = XDP_FLAGS_UPDATE_IF_NOEXIST;
+	int r;
+
+	if (mode == AFXDP_MODE_SKB)
+		flags |= XDP_FLAGS_SKB_MODE;
+	else if (mode == AFXDP_MODE_NATIVE)
+		flags |= XDP_FLAGS_DRV_MODE;
+	r = bpf_xdp_attach(x->ifindex, x->prog_fd, flags, NULL);
+	if (r == 0)
+		return 0;
+	switch (r) {
+	case -EBUSY:
+	case -EEXIST:
+		return why_errno(why, whylen, r,
+				 "%s already has an XDP program attached (another ustackd on "
+				 "another queue, or another program): one ustackd per interface",
+				 x->ifname);
+	case -EOPNOTSUPP:
+		return why_errno(why, whylen, r,
+				 "the driver of %s does not support native XDP (try --xdp-mode skb)",
+				 x->ifname);
+	case -EPERM:
+	case -EACCES:
+		return why_errno(why, whylen, r,
+				 "cannot attach the XDP program to %s: permission denied (needs "
+				 "CAP_NET_ADMIN)",
+				 x->ifname);
+	default:
+		return why_errno(why, whylen, r, "cannot attach the XDP program to %s: %s",
+				 x->ifname, strerror(-r));
+	}
+}
+
+static int if_query(struct afxdp *x, const struct afxdp_config *cfg, char *why, size_t whylen)
+{
+	struct ifreq ifr;
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (s < 0)
+		return why_errno(why, whylen, -errno, "socket: %s", strerror(errno));
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
+	if (ioctl(s, SIOCGIFMTU, &ifr) < 0) {
+		r = why_errno(why, whylen, -errno, "cannot read the MTU of %s: %s", x->ifname,
+			      strerror(errno));
+		goto out;
+	}
+	x->ifmtu = (unsigned)ifr.ifr_mtu;
+	if (cfg->mac_set) {
+		x->nif.mac = cfg->mac;
+	} else {
+		if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
+			r = why_errno(why, whylen, -errno, "cannot read the MAC of %s: %s",
+				      x->ifname, strerror(errno));
+			goto out;
+		}
+		memcpy(x->nif.mac.b, ifr.ifr_hwaddr.sa_data, MAC_LEN);
+	}
+out:
+	close(s);
+	return r;
+}
+
+/* The UMEM is accounted against RLIMIT_MEMLOCK unless we have CAP_IPC_LOCK: raise the
+ * soft limit as far as the hard limit allows. */
+static void memlock_raise(size_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need + (1u << 20))
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
+int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, size_t whylen)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = AFXDP_FILL_RING_SIZE,
+		.comp_size = AFXDP_COMP_RING_SIZE,
+		.frame_size = AFXDP_FRAME_SIZE,
+		.frame_headroom = XSK_UMEM__DEFAULT_FRAME_HEADROOM,
+		.flags = 0,
+	};
+	struct xsk_socket_config scfg = {
+		.rx_size = AFXDP_RX_RING_SIZE,
+		.tx_size = AFXDP_TX_RING_SIZE,
+		/* We load and attach the program ourselves (xsk_prog_load). */
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		/* Zero-copy when the driver supports it, copy otherwise: no XDP_COPY or
+		 * XDP_ZEROCOPY, the kernel chooses. */
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	struct xdp_options opts;
+	socklen_t optlen = sizeof(opts);
+	struct afxdp *x;
+	uint32_t flags;
+	int r;
+
+	if (strlen(cfg->ifname) >= IF_NAMESIZE)
+		return why_errno(why, whylen, -EINVAL, "interface name '%s' is too long",
+				 cfg->ifname);
+	if ((size_t)cfg->mtu + ETH_HDR_LEN > AFXDP_FRAME_SIZE)
+		return why_errno(why, whylen, -EINVAL,
+				 "MTU %u does not fit a %d-byte UMEM frame (at most %d with "
+				 "AF_XDP)",
+				 cfg->mtu, AFXDP_FRAME_SIZE, AFXDP_FRAME_SIZE - ETH_HDR_LEN);
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return why_errno(why, whylen, -ENOMEM, "out of memory");
+	x->sk.fd = -1;
+	x->prog_fd = -1;
+	x->map_fd = -1;
+	snprintf(x->ifname, sizeof(x->ifname), "%s", cfg->ifname);
+	snprintf(x->prog_record, sizeof(x->prog_record), "%s",
+		 cfg->prog_record ? cfg->prog_record : "");
+	x->queue = cfg->queue;
+	x->ifindex = (int)if_nametoindex(cfg->ifname);
+	if (x->ifindex == 0) {
+		r = why_errno(why, whylen, -ENODEV,
+			      "no interface named %s in this network namespace (AF_XDP binds "
+			      "to an existing interface)",
+			      cfg->ifname);
+		goto fail;
+	}
+	x->nif.ops = &afxdp_ops;
+	x->nif.mtu = cfg->mtu;
+	r = if_query(x, cfg, why, whylen);
+	if (r < 0)
+		goto fail;
+	if (cfg->mtu > x->ifmtu) {
+		r = why_errno(why, whylen, -EINVAL,
+			      "MTU %u is larger than the MTU of %s (%u): raise it with `ip link "
+			      "set dev %s mtu %u` or lower --mtu",
+			      cfg->mtu, x->ifname, x->ifmtu, x->ifname, cfg->mtu);
+		goto fail;
+	}
+	r = clear_stale_prog(x, why, whylen);
+	if (r < 0)
+		goto fail;
+
+	x->um.size = (size_t)AFXDP_NUM_FRAMES * AFXDP_FRAME_SIZE;
+	memlock_raise(x->um.size);
+	x->um.area = mmap(NULL, x->um.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0); /* page-aligned, as the UMEM must be */
+	if (x->um.area == MAP_FAILED) {
+		x->um.area = NULL;
+		r = why_errno(why, whylen, -ENOMEM, "cannot map %zu bytes of UMEM", x->um.size);
+		goto fail;
+	}
+	r = xsk_umem__create(&x->um.umem, x->um.area, x->um.size, &x->um.fill, &x->um.comp,
+			     &ucfg);
+	if (r < 0) {
+		if (r == -ENOMEM || r == -EPERM || r == -ENOBUFS)
+			r = why_errno(why, whylen, r,
+				      "cannot register %zu MiB of UMEM: %s; the memlock limit is "
+				      "too low: raise it (LimitMEMLOCK=, ulimit -l) or grant "
+				      "CAP_IPC_LOCK",
+				      x->um.size >> 20, strerror(-r));
+		else
+			r = why_errno(why, whylen, r, "xsk_umem__create: %s", strerror(-r));
+		goto fail;
+	}
+	for (uint32_t i = 0; i < AFXDP_NUM_FRAMES; i++)
+		frame_push(&x->um, (uint64_t)(AFXDP_NUM_FRAMES - 1 - i) * AFXDP_FRAME_SIZE);
+
+	r = xsk_socket__create(&x->sk.xsk, x->ifname, x->queue, x->um.umem, &x->sk.rx,
+			       &x->sk.tx, &scfg);
+	if (r < 0) {
+		switch (r) {
+		case -EPERM:
+		case -EACCES:
+			r = why_errno(why, whylen, r,
+				      "cannot create an AF_XDP socket on %s: permission denied "
+				      "(needs CAP_NET_RAW)",
+				      x->ifname);
+			break;
+		case -EBUSY:
+			r = why_errno(why, whylen, r,
+				      "queue %u of %s is busy: another AF_XDP socket is bound to "
+				      "it (another ustackd?)",
+				      x->queue, x->ifname);
+			break;
+		case -EINVAL:
+			r = why_errno(why, whylen, r,
+				      "cannot bind to queue %u of %s: no such queue, or the "
+				      "interface is down",
+				      x->queue, x->ifname);
+			break;
+		case -EOPNOTSUPP:
+			r = why_errno(why, whylen, r, "the driver of %s does not support AF_XDP",
+				      x->ifname);
+			break;
+		case -ENOMEM:
+		case -ENOBUFS:
+			r = why_errno(why, whylen, r,
+				      "cannot create the AF_XDP rings on %s: %s (memlock limit? "
+				      "raise LimitMEMLOCK= or grant CAP_IPC_LOCK)",
+				      x->ifname, strerror(-r));
+			break;
+		default:
+			r = why_errno(why, whylen, r, "cannot create an AF_XDP socket on %s: %s",
+				      x->ifname, strerror(-r));
+		}
+		goto fail;
+	}
+	x->sk.fd = xsk_socket__fd(x->sk.xsk);
+	fill_ring_refill(x);
+
+	/* The socket goes into the map before the program is attached, so that the first
+	 * redirected frame already has somewhere to go. */
+	r = xsk_prog_load(x, why, whylen);
+	if (r < 0)
+		goto fail;
+	r = xsk_socket__update_xskmap(x->sk.xsk, x->map_fd);
+	if (r < 0) {
+		r = why_errno(why, whylen, r, "cannot add the socket to the XSKMAP: %s",
+			      strerror(-r));
+		goto fail;
+	}
+	r = xsk_prog_attach(x, cfg->mode, why, whylen);
+	if (r < 0)
+		goto fail;
+
+	x->prog_id = attached_prog(x->ifindex, &flags);
+	x->attach_flags = flags;
+	if (x->prog_id)
+		prog_record_write(x->prog_record, x->prog_id);
+	memset(&opts, 0, sizeof(opts));
+	if (getsockopt(x->sk.fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
+		x->zerocopy = (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+	snprintf(x->mode_name, sizeof(x->mode_name), "%s, %s",
+		 flags == XDP_FLAGS_DRV_MODE   ? "native"
+		 : flags == XDP_FLAGS_HW_MODE ? "offload"
+					      : "skb",
+		 x->zerocopy ? "zero-copy" : "copy");
+	*out = x;
+	return 0;
+fail:
+	afxdp_close(x);
+	return r;
+}
+
+void afxdp_close(struct afxdp *x)
+{
+	if (!x)
+		return;
+	if (x->prog_id) {
+		/* Detach our program, and only ours: old_prog_fd makes the kernel refuse if
+		 * another has replaced it meanwhile. */
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = x->prog_fd);
+
+		bpf_xdp_detach(x->ifindex, x->attach_flags | XDP_FLAGS_REPLACE, &o);
+		if (x->prog_record[0])
+			unlink(x->prog_record);
+	}
+	if (x->sk.xsk)
+		xsk_socket__delete(x->sk.xsk);
+	if (x->um.umem)
+		xsk_umem__delete(x->um.umem);
+	if (x->um.area)
+		munmap(x->um.area, x->um.size);
+	if (x->prog_fd >= 0)
+		close(x->prog_fd);
+	if (x->map_fd >= 0)
+		close(x->map_fd);
+	free(x);
+}
+
+struct netif *afxdp_netif(struct afxdp *x)
+{
+	return &x->nif;
+}
+
+int afxdp_fd(const struct afxdp *x)
+{
+	return x->sk.fd;
+}
+
+const char *afxdp_attach_mode(const struct afxdp *x)
+{
+	return x->mode_name;
+}
+
+bool afxdp_zerocopy(const struct afxdp *x)
+{
+	return x->zerocopy;
+}
+
+unsigned afxdp_ifmtu(const struct afxdp *x)
+{
+	return x->ifmtu;
+}
+
+const struct afxdp_stats *afxdp_stats(const struct afxdp *x)
+{
+	return &x->stats;
+}
+
+unsigned afxdp_free_frames(const struct afxdp *x)
+{
+	return x->um.nfree;
+}
+
+uint32_t afxdp_stale_prog_detached(const struct afxdp *x)
+{
+	return x->stale_prog_id;
+}

@@ -1,0 +1,81 @@
+/* AF_XDP backend: one XDP socket bound to (interface, queue), over a UMEM of page-aligned
+ * 4096-byte frames, as a netif.
+ *
+ * Frame ownership is explicit: every UMEM frame is at any time either on the free-frame
+ * stack (ours, idle), in the fill ring or RX ring (the kernel's, for receive), or in the TX
+ * or completion ring (being sent). Receive hands each frame to the callback and puts it
+ * straight back on the fill ring; transmit gives the netif fill callback a free frame, so the
+ * stack writes the frame in place, and the completion ring returns it to the free stack.
+ *
+ * The XDP program is the classic AF_XDP redirect (queue -> socket through an XSKMAP, else
+ * XDP_PASS), loaded and attached by us as a single program: what libxdp does with
+ * LIBXDP_SKIP_DISPATCHER=1, without its program management, which needs CAP_SYS_ADMIN.
+ * One ustackd per interface. A program left behind by a killed predecessor is detached at
+ * open; ours is detached at close. */
+#ifndef USTACK_BACKENDS_AF_XDP_H
+#define USTACK_BACKENDS_AF_XDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/netif.h"
+
+/* Called once per received frame; the frame is borrowed for the call only. */
+typedef void (*backend_rx_fn)(void *ctx, const uint8_t *frame, size_t len);
+
+enum afxdp_mode {
+	AFXDP_MODE_AUTO,
+	AFXDP_MODE_SKB,
+	AFXDP_MODE_NATIVE,
+};
+
+struct afxdp_config {
+	const char *ifname;
+	unsigned queue;
+	enum afxdp_mode mode;
+	bool mac_set; /* false: use the interface's MAC */
+	struct mac mac;
+	unsigned mtu;
+	/* A file where the id of the attached program is recorded, so that a successor
+	 * recognises it after a kill; NULL: none. */
+	const char *prog_record;
+};
+
+struct afxdp;
+
+/* Returns 0 or a negative errno with a human-readable reason in why: -ENODEV (no such
+ * interface), -EPERM (capabilities), -ENOMEM (memlock limit), -EBUSY (queue in use, or
+ * another XDP program attached), -EINVAL (queue out of range, MTU too large),
+ * -EOPNOTSUPP (native mode not supported by the driver). */
+int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, size_t whylen);
+/* Deletes the socket and UMEM and detaches our XDP program. */
+void afxdp_close(struct afxdp *x);
+
+struct netif *afxdp_netif(struct afxdp *x);
+int afxdp_fd(const struct afxdp *x);
+/* "skb" or "native", then "copy" or "zero-copy". */
+const char *afxdp_attach_mode(const struct afxdp *x);
+bool afxdp_zerocopy(const struct afxdp *x);
+unsigned afxdp_ifmtu(const struct afxdp *x);
+/* The id of a stale program (a killed predecessor's) detached at open, 0 when none. */
+uint32_t afxdp_stale_prog_detached(const struct afxdp *x);
+
+/* Receives up to max frames, calling fn for each and returning each frame to the fill
+ * ring right after. Returns the number received or a negative errno. */
+int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx);
+/* Kicks the kernel to send what is on the TX ring and reclaims completed frames. Returns
+ * true when frames remain queued (call again soon). */
+bool afxdp_flush(struct afxdp *x);
+
+struct afxdp_stats {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	uint64_t tx_ring_full; /* writes refused: no TX slot or no free frame */
+	uint64_t kicks, kick_errors;
+	uint64_t fill_wakeups;
+};
+const struct afxdp_stats *afxdp_stats(const struct afxdp *x);
+/* Frames on the free-frame stack now. */
+unsigned afxdp_free_frames(const struct afxdp *x);
+
+#endif

@@ -1,0 +1,37 @@
+/* A netif wrapper that records every frame in and out as classic pcap (LINKTYPE_ETHERNET,
+ * microsecond timestamps), which tcpdump, tshark and Wireshark read.
+ *
+ * It wraps a device, it is not a flag inside one: the stack writes to the wrapper's netif,
+ * which passes the write to the lower netif and records the frame the fill callback wrote;
+ * the receive path calls pcap_netif_record_in() for each frame before stack_input(). */
+#ifndef USTACK_BACKENDS_PCAP_H
+#define USTACK_BACKENDS_PCAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "stack/netif.h"
+
+#define PCAP_SNAPLEN 65535
+
+struct pcap_netif {
+	struct netif nif; /* first: the write op recovers the wrapper from it */
+	struct netif *lower;
+	FILE *f;
+	char path[4096];
+	uint64_t frames, errors;
+};
+
+/* Opens (truncates) path and writes the file header. 0 or a negative errno. */
+int pcap_netif_open(struct pcap_netif *p, struct netif *lower, const char *path);
+/* Reopens the file (after a rotation: SIGHUP). */
+int pcap_netif_reopen(struct pcap_netif *p);
+void pcap_netif_close(struct pcap_netif *p);
+/* Records a received frame. */
+void pcap_netif_record_in(struct pcap_netif *p, const uint8_t *frame, size_t len);
+/* Writes buffered records to the file. */
+void pcap_netif_flush(struct pcap_netif *p);
+
+#endif

@@ -1,0 +1,149 @@
+#include "device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <xdp/libxdp.h>
+
+#include "log.h"
+
+/* libbpf and libxdp print through us, at debug level except their warnings. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	/* libbpf prefixes its own name */
+	log_msg(level == LIBBPF_WARN ? LOG_LEVEL_WARNING : LOG_LEVEL_DEBUG, "%s", line);
+	return 0;
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	/* libxdp warns about things it then works around (no bpffs, no dispatcher). */
+	log_msg(level == LIBXDP_WARN ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s", line);
+	return 0;
+}
+
+int device_open(struct device *d, const struct ustackd_config *c, const struct mac *tap_mac,
+		const char *prog_record)
+{
+	char why[512];
+	struct netif *lower;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	d->kind = c->backend;
+	if (c->backend == BACKEND_TAP) {
+		struct tap_config tc = { .ifname = c->ifname, .mtu = c->mtu, .mac = *tap_mac };
+
+		r = tap_open(&tc, &d->tap, why, sizeof(why));
+		if (r < 0) {
+			log_error("tap: %s", why);
+			return r;
+		}
+		lower = tap_netif(d->tap);
+		snprintf(d->desc, sizeof(d->desc), "tap %s", tap_ifname(d->tap));
+	} else {
+		struct afxdp_config xc = {
+			.ifname = c->ifname,
+			.queue = c->queue,
+			.mode = c->xdp_mode == CONFIG_XDP_SKB	 ? AFXDP_MODE_SKB
+				: c->xdp_mode == CONFIG_XDP_NATIVE ? AFXDP_MODE_NATIVE
+								 : AFXDP_MODE_AUTO,
+			.mac_set = c->mac_set,
+			.mac = c->mac,
+			.mtu = c->mtu,
+			.prog_record = prog_record,
+		};
+
+		libbpf_set_print(libbpf_print);
+		libxdp_set_print(libxdp_print);
+		r = afxdp_open(&xc, &d->xdp, why, sizeof(why));
+		if (r < 0) {
+			log_error("af_xdp: %s", why);
+			return r;
+		}
+		if (afxdp_stale_prog_detached(d->xdp))
+			log_notice("af_xdp: detached the stale XDP program %u left on %s by a "
+				   "previous instance",
+				   afxdp_stale_prog_detached(d->xdp), c->ifname);
+		lower = afxdp_netif(d->xdp);
+		snprintf(d->desc, sizeof(d->desc), "af_xdp %s queue %u (%s)", c->ifname, c->queue,
+			 afxdp_attach_mode(d->xdp));
+	}
+	d->nif = lower;
+	if (c->pcap[0]) {
+		r = pcap_netif_open(&d->pcap, lower, c->pcap);
+		if (r < 0) {
+			log_error_errno(r, "Cannot open the pcap file %s", c->pcap);
+			device_close(d);
+			return r;
+		}
+		d->pcap_on = true;
+		d->nif = &d->pcap.nif;
+	}
+	return 0;
+}
+
+void device_close(struct device *d)
+{
+	if (d->pcap_on)
+		pcap_netif_close(&d->pcap);
+	d->pcap_on = false;
+	tap_close(d->tap);
+	d->tap = NULL;
+	afxdp_close(d->xdp);
+	d->xdp = NULL;
+}
+
+int device_fd(const struct device *d)
+{
+	return d->tap ? tap_fd(d->tap) : afxdp_fd(d->xdp);
+}
+
+static void device_rx_record(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct device *d = ctx;
+
+	pcap_netif_record_in(&d->pcap, frame, len);
+	d->rx_fn(d->rx_ctx, frame, len);
+}
+
+int device_rx(struct device *d, unsigned max, backend_rx_fn fn, void *ctx)
+{
+	if (d->pcap_on) {
+		d->rx_fn = fn;
+		d->rx_ctx = ctx;
+		fn = device_rx_record;
+		ctx = d;
+	}
+	return d->tap ? tap_rx_batch(d->tap, max, fn, ctx) : afxdp_rx_batch(d->xdp, max, fn, ctx);
+}
+
+bool device_flush(struct device *d)
+{
+	return d->xdp ? afxdp_flush(d->xdp) : false;
+}
+
+int device_pcap_reopen(struct device *d)
+{
+	return d->pcap_on ? pcap_netif_reopen(&d->pcap) : 0;
+}
+
+void device_pcap_flush(struct device *d)
+{
+	if (d->pcap_on)
+		pcap_netif_flush(&d->pcap);
+}

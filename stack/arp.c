@@ -1,0 +1,478 @@
+/* ARP (RFC 826, RFC 1122 §2.3.2, RFC 5227 for announcements). */
+#include "arp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netif.h"
+#include "stack_var.h"
+#include "wire/arp.h"
+#include "wire/eth.h"
+
+/* A packet waiting for its next hop's MAC: the Ethernet payload, materialised by calling
+ * the writer's fill once, because a fill context cannot outlive ipv4_write(). */
+struct arp_qpkt {
+	struct arp_qpkt *next;
+	uint16_t ethertype;
+	size_t len;
+	uint8_t data[];
+};
+
+static uint64_t ms_to_ns(uint32_t ms)
+{
+	return (uint64_t)ms * NS_PER_MS;
+}
+
+int arp_init(struct arp *arp, struct stack *st)
+{
+	memset(arp, 0, sizeof(*arp));
+	arp->st = st;
+	arp->cap = st->cfg.arp_cache_size;
+	arp->tab = calloc(arp->cap, sizeof(*arp->tab));
+	return arp->tab ? 0 : -ENOMEM;
+}
+
+static void arp_queue_free(struct arp *arp, struct arp_entry *e, bool report)
+{
+	struct arp_qpkt *q, *next;
+
+	for (q = e->queue; q; q = next) {
+		next = q->next;
+		if (report) {
+			STAT_INC(arp->st, ArpQueueDrops);
+			if (q->ethertype == ETH_TYPE_IPV4)
+				ipv4_link_failure(&arp->st->ip, q->data, q->len);
+		}
+		arp->queued_bytes -= q->len;
+		free(q);
+	}
+	e->queue = NULL;
+	e->queued_bytes = 0;
+}
+
+static void arp_entry_clear(struct arp *arp, struct arp_entry *e)
+{
+	arp_queue_free(arp, e, true);
+	memset(e, 0, sizeof(*e));
+}
+
+void arp_fini(struct arp *arp)
+{
+	if (!arp->tab)
+		return;
+	for (unsigned i = 0; i < arp->cap; i++)
+		arp_queue_free(arp, &arp->tab[i], false);
+	free(arp->tab);
+	arp->tab = NULL;
+}
+
+static struct arp_entry *arp_find(const struct arp *arp, struct in_addr ip)
+{
+	for (unsigned i = 0; i < arp->cap; i++) {
+		struct arp_entry *e = &arp->tab[i];
+		if (e->state != ARP_STATE_FREE && addr_eq(e->ip, ip))
+			return e;
+	}
+	return NULL;
+}
+
+/* A free slot, or the least recently used dynamic entry evicted. NULL when every entry is
+ * static. */
+static struct arp_entry *arp_alloc(struct arp *arp, struct in_addr ip)
+{
+	struct arp_entry *victim = NULL;
+
+	for (unsigned i = 0; i < arp->cap; i++) {
+		struct arp_entry *e = &arp->tab[i];
+		if (e->state == ARP_STATE_FREE) {
+			victim = e;
+			break;
+		}
+		if (e->state != ARP_STATE_STATIC && (!victim || e->used_ns < victim->used_ns))
+			victim = e;
+	}
+	if (!victim)
+		return NULL;
+	if (victim->state != ARP_STATE_FREE) {
+		STAT_INC(arp->st, ArpCacheEvictions);
+		arp_entry_clear(arp, victim);
+	}
+	victim->ip = ip;
+	victim->used_ns = arp->st->now_ns;
+	return victim;
+}
+
+
+static size_t arp_fill(uint8_t *buf, size_t len, void *ctx)
+{
+	const struct arp_pkt *p = ctx;
+
+	(void)len;
+	arp_pkt_emit(p, buf);
+	return ARP_PKT_LEN;
+}
+
+static int arp_send(struct arp *arp, uint16_t op, struct mac eth_dst, struct mac tha,
+		    struct in_addr tpa)
+{
+	struct stack *st = arp->st;
+	struct arp_pkt p = {
+		.op = op,
+		.sha = netif_mac(st->nif),
+		.spa = st->ip.addr,
+		.tha = tha,
+		.tpa = tpa,
+	};
+	int r = eth_write(&st->eth, NULL, eth_dst, ETH_TYPE_ARP, ARP_PKT_LEN, arp_fill, &p);
+
+	if (r == 0) {
+		if (op == ARP_OP_REQUEST)
+			STAT_INC(st, ArpOutRequests);
+		else
+			STAT_INC(st, ArpOutReplies);
+	}
+	return r;
+}
+
+static int arp_request(struct arp *arp, struct arp_entry *e, bool unicast)
+{
+	e->tries++;
+	e->timer_ns = arp->st->now_ns + ms_to_ns(arp->st->cfg.arp_retry_ms);
+	return arp_send(arp, ARP_OP_REQUEST, unicast ? e->mac : MAC_BROADCAST, MAC_ZERO, e->ip);
+}
+
+int arp_announce(struct arp *arp)
+{
+	/* RFC 5227 §3: an announcement is a request with sender and target our address. */
+	return arp_send(arp, ARP_OP_REQUEST, MAC_BROADCAST, MAC_ZERO, arp->st->ip.addr);
+}
+
+struct arp_copy_ctx {
+	const uint8_t *data;
+	size_t len;
+};
+
+static size_t arp_copy_fill(uint8_t *buf, size_t len, void *ctx)
+{
+	const struct arp_copy_ctx *c = ctx;
+
+	(void)len;
+	memcpy(buf, c->data, c->len);
+	return c->len;
+}
+
+/* The MAC is known now: send what waited for it, oldest first. */
+static void arp_queue_flush(struct arp *arp, struct arp_entry *e)
+{
+	struct arp_qpkt *q = e->queue;
+
+	e->queue = NULL;
+	e->queued_bytes = 0;
+	while (q) {
+		struct arp_qpkt *next = q->next;
+		struct arp_copy_ctx c = { q->data, q->len };
+
+		if (eth_write(&arp->st->eth, NULL, e->mac, q->ethertype, q->len, arp_copy_fill,
+			      &c) < 0)
+			STAT_INC(arp->st, ArpQueueDrops);
+		arp->queued_bytes -= q->len;
+		free(q);
+		q = next;
+	}
+}
+
+static int arp_enqueue(struct arp *arp, struct arp_entry *e, uint16_t ethertype, size_t size,
+		       eth_fill_fn fill, void *ctx)
+{
+	const struct stack_config *cfg = &arp->st->cfg;
+	struct arp_qpkt *q, **tail;
+
+	if (e->queued_bytes + size > cfg->arp_queue_entry_bytes ||
+	    arp->queued_bytes + size > cfg->arp_queue_max_bytes) {
+		STAT_INC(arp->st, ArpQueueDrops);
+		return -ENOBUFS;
+	}
+	q = malloc(sizeof(*q) + size);
+	if (!q) {
+		STAT_INC(arp->st, ArpQueueDrops);
+		return -ENOMEM;
+	}
+	q->next = NULL;
+	q->ethertype = ethertype;
+	q->len = fill(q->data, size, ctx);
+	for (tail = &e->queue; *tail; tail = &(*tail)->next)
+		;
+	*tail = q;
+	e->queued_bytes += q->len;
+	arp->queued_bytes += q->len;
+	return 0;
+}
+
+int arp_output(struct arp *arp, struct in_addr nexthop, uint16_t ethertype, size_t size,
+	       eth_fill_fn fill, void *ctx)
+{
+	struct stack *st = arp->st;
+	struct arp_entry *e = arp_find(arp, nexthop);
+	uint64_t now = st->now_ns;
+	int r;
+
+	if (e && e->state == ARP_STATE_FAILED) {
+		if (now < e->timer_ns)
+			return -EHOSTUNREACH;
+		arp_entry_clear(arp, e);
+		e = NULL;
+	}
+	if (!e) {
+		e = arp_alloc(arp, nexthop);
+		if (!e) {
+			STAT_INC(st, ArpQueueDrops);
+			return -ENOBUFS;
+		}
+		e->state = ARP_STATE_INCOMPLETE;
+		r = arp_enqueue(arp, e, ethertype, size, fill, ctx);
+		arp_request(arp, e, false);
+		return r;
+	}
+	e->used_ns = now;
+	switch (e->state) {
+	case ARP_STATE_INCOMPLETE:
+		return arp_enqueue(arp, e, ethertype, size, fill, ctx);
+	case ARP_STATE_REACHABLE:
+		if (now - e->confirmed_ns < ms_to_ns(st->cfg.arp_reachable_ms))
+			break;
+		e->state = ARP_STATE_STALE;
+		/* fall through */
+	case ARP_STATE_STALE:
+		/* RFC 1122 §2.3.2.1: keep using the entry, revalidate it with a unicast
+		 * request; a reply makes it reachable again. */
+		if (!e->refreshing) {
+			e->refreshing = true;
+			e->tries = 0;
+			arp_request(arp, e, true);
+		}
+		break;
+	default:
+		break;
+	}
+	return eth_write(&st->eth, NULL, e->mac, ethertype, size, fill, ctx);
+}
+
+static void arp_confirm(struct arp *arp, struct arp_entry *e, struct mac mac)
+{
+	bool was_incomplete = e->state == ARP_STATE_INCOMPLETE;
+
+	e->mac = mac;
+	e->state = ARP_STATE_REACHABLE;
+	e->confirmed_ns = arp->st->now_ns;
+	e->refreshing = false;
+	e->tries = 0;
+	e->timer_ns = 0;
+	if (was_incomplete)
+		arp_queue_flush(arp, e);
+}
+
+void arp_input(struct arp *arp, const uint8_t *pkt, size_t len)
+{
+	struct stack *st = arp->st;
+	struct in_addr me = st->ip.addr;
+	struct arp_pkt p;
+	struct arp_entry *e;
+	bool merge = false;
+
+	if (arp_pkt_parse(pkt, len, &p) < 0 ||
+	    (p.op != ARP_OP_REQUEST && p.op != ARP_OP_REPLY) || mac_is_multicast(p.sha)) {
+		STAT_INC(st, ArpInErrors);
+		return;
+	}
+	if (p.op == ARP_OP_REQUEST)
+		STAT_INC(st, ArpInRequests);
+	else
+		STAT_INC(st, ArpInReplies);
+	if (mac_eq(p.sha, netif_mac(st->nif)) || addr_eq(p.spa, me)) {
+		/* Our own frame looped back, or someone claiming our address: never let it
+		 * into the cache. */
+		STAT_INC(st, ArpInIgnored);
+		return;
+	}
+
+	/* RFC 826 "Packet reception": update the sender's entry if we have one ... */
+	if (!addr_is_any(p.spa)) {
+		e = arp_find(arp, p.spa);
+		if (e && e->state != ARP_STATE_STATIC) {
+			if (e->state == ARP_STATE_FAILED)
+				e->state = ARP_STATE_INCOMPLETE; /* confirmed below */
+			arp_confirm(arp, e, p.sha);
+			merge = true;
+		} else if (e) {
+			merge = true; /* static: the network never overrides it */
+		}
+	}
+	if (!addr_eq(p.tpa, me)) {
+		if (!merge)
+			STAT_INC(st, ArpInIgnored);
+		return;
+	}
+	/* ... and, when we are the target, add it if it was not there. A probe (sender
+	 * 0.0.0.0, RFC 5227 §2.1.1) teaches nothing. */
+	if (!merge && !addr_is_any(p.spa)) {
+		e = arp_alloc(arp, p.spa);
+		if (e) {
+			e->state = ARP_STATE_INCOMPLETE;
+			arp_confirm(arp, e, p.sha);
+		}
+	}
+	if (p.op == ARP_OP_REQUEST)
+		arp_send(arp, ARP_OP_REPLY, p.sha, p.sha, p.spa);
+}
+
+int arp_add_static(struct arp *arp, struct in_addr ip, struct mac mac)
+{
+	struct arp_entry *e = arp_find(arp, ip);
+
+	if (mac_is_multicast(mac) || addr_is_any(ip))
+		return -EINVAL;
+	if (!e) {
+		e = arp_alloc(arp, ip);
+		if (!e)
+			return -ENOSPC;
+		e->state = ARP_STATE_INCOMPLETE;
+	}
+	if (e->state == ARP_STATE_INCOMPLETE) {
+		e->mac = mac;
+		arp_queue_flush(arp, e);
+	}
+	e->mac = mac;
+	e->state = ARP_STATE_STATIC;
+	e->refreshing = false;
+	e->timer_ns = 0;
+	e->confirmed_ns = arp->st->now_ns;
+	return 0;
+}
+
+int arp_remove(struct arp *arp, struct in_addr ip)
+{
+	struct arp_entry *e = arp_find(arp, ip);
+
+	if (!e)
+		return -ENOENT;
+	arp_entry_clear(arp, e);
+	return 0;
+}
+
+int arp_lookup(const struct arp *arp, struct in_addr ip, struct mac *mac)
+{
+	const struct arp_entry *e = arp_find(arp, ip);
+
+	if (!e || e->state == ARP_STATE_INCOMPLETE || e->state == ARP_STATE_FAILED)
+		return -ENOENT;
+	*mac = e->mac;
+	return 0;
+}
+
+size_t arp_dump(const struct arp *arp, struct arp_entry_info *out, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < arp->cap && n < max; i++) {
+		const struct arp_entry *e = &arp->tab[i];
+		if (e->state == ARP_STATE_FREE)
+			continue;
+		out[n].ip = e->ip;
+		out[n].mac = e->mac;
+		out[n].state = e->state;
+		out[n].age_ms = (arp->st->now_ns - e->confirmed_ns) / NS_PER_MS;
+		n++;
+	}
+	return n;
+}
+
+/* When this entry next needs attention (UINT64_MAX: never). */
+static uint64_t arp_entry_deadline(const struct arp *arp, const struct arp_entry *e)
+{
+	const struct stack_config *cfg = &arp->st->cfg;
+
+	switch (e->state) {
+	case ARP_STATE_INCOMPLETE:
+	case ARP_STATE_FAILED:
+		return e->timer_ns;
+	case ARP_STATE_REACHABLE:
+	case ARP_STATE_STALE:
+		if (e->refreshing)
+			return e->timer_ns;
+		return e->confirmed_ns + ms_to_ns(cfg->arp_expire_ms);
+	default:
+		return UINT64_MAX;
+	}
+}
+
+void arp_poll(struct arp *arp, uint64_t now_ns)
+{
+	const struct stack_config *cfg = &arp->st->cfg;
+
+	for (unsigned i = 0; i < arp->cap; i++) {
+		struct arp_entry *e = &arp->tab[i];
+
+		if (arp_entry_deadline(arp, e) > now_ns)
+			continue;
+		switch (e->state) {
+		case ARP_STATE_INCOMPLETE:
+			if (e->tries < cfg->arp_retries) {
+				arp_request(arp, e, false);
+				break;
+			}
+			/* RFC 1122 §2.3.2.1: give up, and tell the writers. */
+			STAT_INC(arp->st, ArpResolveFails);
+			arp_queue_free(arp, e, true);
+			e->state = ARP_STATE_FAILED;
+			e->timer_ns = now_ns + ms_to_ns(cfg->arp_failed_ms);
+			break;
+		case ARP_STATE_REACHABLE:
+		case ARP_STATE_STALE:
+			if (e->refreshing && e->tries < cfg->arp_retries) {
+				arp_request(arp, e, true);
+				break;
+			}
+			/* Expired unused, or the refresh went unanswered: forget it; the next
+			 * use resolves afresh by broadcast. */
+			if (e->refreshing)
+				STAT_INC(arp->st, ArpResolveFails);
+			arp_entry_clear(arp, e);
+			break;
+		default: /* FAILED ends */
+			arp_entry_clear(arp, e);
+			break;
+		}
+	}
+}
+
+uint64_t arp_next_deadline(const struct arp *arp)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < arp->cap; i++) {
+		uint64_t d = arp_entry_deadline(arp, &arp->tab[i]);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+const char *arp_state_name(enum arp_state s)
+{
+	switch (s) {
+	case ARP_STATE_FREE:
+		return "free";
+	case ARP_STATE_INCOMPLETE:
+		return "incomplete";
+	case ARP_STATE_REACHABLE:
+		return "reachable";
+	case ARP_STATE_STALE:
+		return "stale";
+	case ARP_STATE_FAILED:
+		return "failed";
+	case ARP_STATE_STATIC:
+		return "static";
+	}
+	return "?";
+}

@@ -1,0 +1,30 @@
+/* Ethernet layer: demultiplexes received frames by EtherType and encapsulates sent ones.
+ * Upper layers never see the Ethernet header. */
+#ifndef USTACK_ETH_H
+#define USTACK_ETH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct stack;
+struct netif;
+
+/* Writes the Ethernet payload at buf (len bytes available) and returns its length. */
+typedef size_t (*eth_fill_fn)(uint8_t *buf, size_t len, void *ctx);
+
+struct eth {
+	struct stack *st;
+	struct netif *nif;
+};
+
+void eth_init(struct eth *eth, struct stack *st, struct netif *nif);
+/* Sends one frame of at most `size` payload bytes (0: the MTU) from src (NULL: our MAC) to
+ * dst. `fill` sees the buffer from offset 0 after the Ethernet header. Returns 0 or the
+ * device's negative errno (-ENOBUFS, -EMSGSIZE). */
+int eth_write(struct eth *eth, const struct mac *src, struct mac dst, uint16_t ethertype,
+	      size_t size, eth_fill_fn fill, void *ctx);
+void eth_input(struct eth *eth, const uint8_t *frame, size_t len);
+
+#endif

@@ -1,0 +1,251 @@
+/* IPv4 output: routing, the ipv4_write contract (design.md §2) and fragmentation
+ * (RFC 791 §3.2 "Fragmentation", RFC 1122 §3.3.3). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arp.h"
+#include "ipv4.h"
+#include "netif.h"
+#include "stack_var.h"
+#include "wire/eth.h"
+#include "wire/ipv4.h"
+
+int ipv4_init(struct ipv4 *ip, struct stack *st)
+{
+	const struct stack_config *cfg = &st->cfg;
+	struct ipv4_reass_config rc = {
+		.max_bytes = cfg->reasm_max_bytes,
+		.max_frags = cfg->reasm_max_fragments,
+		.timeout_ms = cfg->reasm_timeout_ms,
+	};
+
+	memset(ip, 0, sizeof(*ip));
+	ip->st = st;
+	ip->addr = cfg->addr;
+	ip->mask = addr_prefix_mask(cfg->prefix_len);
+	ip->gateway = cfg->gateway;
+	/* RFC 6864 §4.1: IDs need only be unique per (src, dst, proto) within the
+	 * reassembly lifetime; a counter from a random start does that and does not reveal
+	 * our uptime. */
+	ip->next_id = (uint16_t)rng_u32(&st->rng);
+	/* a secret: senders pick the reassembly keys */
+	st->random(rc.hash_key, sizeof(rc.hash_key), st->random_ctx);
+	ip->scratch = malloc(IPV4_MAX_LEN);
+	if (!ip->scratch)
+		return -ENOMEM;
+	ipv4_reass_init(&ip->reass, &rc, &st->stats);
+	return 0;
+}
+
+void ipv4_fini(struct ipv4 *ip)
+{
+	ipv4_reass_fini(&ip->reass);
+	free(ip->scratch);
+	ip->scratch = NULL;
+}
+
+/* Where a datagram to dst goes on the link: *bcast, or the host *nexthop. */
+static int ipv4_route(struct ipv4 *ip, struct in_addr dst, struct in_addr *nexthop, bool *bcast)
+{
+	uint32_t net = addr_to_host(ip->addr) & ip->mask;
+
+	*bcast = ipv4_is_broadcast(ip, dst);
+	if (*bcast)
+		return 0;
+	if (addr_is_multicast(dst) || addr_is_any(dst) || addr_eq(dst, ip->addr))
+		return -ENETUNREACH; /* no multicast, no loopback through the wire */
+	if ((addr_to_host(dst) & ip->mask) == net) {
+		*nexthop = dst;
+		return 0;
+	}
+	if (addr_is_any(ip->gateway))
+		return -ENETUNREACH;
+	*nexthop = ip->gateway;
+	return 0;
+}
+
+static int ipv4_xmit(struct ipv4 *ip, struct in_addr nexthop, bool bcast, size_t size,
+		     eth_fill_fn fill, void *ctx)
+{
+	struct stack *st = ip->st;
+
+	if (bcast)
+		return eth_write(&st->eth, NULL, MAC_BROADCAST, ETH_TYPE_IPV4, size, fill, ctx);
+	return arp_output(&st->arp, nexthop, ETH_TYPE_IPV4, size, fill, ctx);
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* Copies bytes [off, off + len) of the datagram payload, which is `head` (head_len bytes)
+ * followed by the iovecs, to dst. */
+static void ipv4_gather(uint8_t *dst, size_t off, size_t len, const uint8_t *head,
+			size_t head_len, const struct iovec *iov, int niov)
+{
+	if (off < head_len) {
+		size_t n = head_len - off < len ? head_len - off : len;
+		memcpy(dst, head + off, n);
+		dst += n;
+		len -= n;
+		off = 0;
+	} else {
+		off -= head_len;
+	}
+	for (int i = 0; i < niov && len > 0; i++) {
+		size_t il = iov[i].iov_len;
+		size_t n;
+
+		if (off >= il) {
+			off -= il;
+			continue;
+		}
+		n = il - off < len ? il - off : len;
+		memcpy(dst, (const uint8_t *)iov[i].iov_base + off, n);
+		dst += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* One whole datagram, the upper header written in place by the caller's fill. */
+struct ipv4_frame_ctx {
+	struct ipv4_hdr h;
+	ipv4_fill_fn fill; /* NULL: the upper header is already in head */
+	void *ctx;
+	size_t size;
+	const uint8_t *head;
+	size_t head_len;
+	const struct iovec *iov;
+	int niov;
+	size_t payload_len;
+	size_t frag_off, frag_len; /* fragments: the slice of the data */
+};
+
+static size_t ipv4_fill_whole(uint8_t *buf, size_t len, void *ctx)
+{
+	struct ipv4_frame_ctx *c = ctx;
+	size_t n;
+
+	(void)len;
+	if (c->fill) {
+		n = c->fill(buf + IPV4_HDR_LEN, c->size, c->ctx);
+	} else {
+		if (c->head_len)
+			memcpy(buf + IPV4_HDR_LEN, c->head, c->head_len);
+		n = c->head_len;
+	}
+	ipv4_gather(buf + IPV4_HDR_LEN + n, 0, c->payload_len, NULL, 0, c->iov, c->niov);
+	c->h.total_len = (uint16_t)(IPV4_HDR_LEN + n + c->payload_len);
+	ipv4_hdr_emit(&c->h, buf);
+	return c->h.total_len;
+}
+
+static size_t ipv4_fill_fragment(uint8_t *buf, size_t len, void *ctx)
+{
+	struct ipv4_frame_ctx *c = ctx;
+
+	(void)len;
+	ipv4_gather(buf + IPV4_HDR_LEN, c->frag_off, c->frag_len, c->head, c->head_len, c->iov,
+		    c->niov);
+	ipv4_hdr_emit(&c->h, buf);
+	return c->h.total_len;
+}
+
+static int ipv4_fragment(struct ipv4 *ip, struct ipv4_frame_ctx *c, struct in_addr nexthop,
+			 bool bcast)
+{
+	struct stack *st = ip->st;
+	size_t data_len = c->head_len + c->payload_len;
+	/* Every fragment but the last carries a multiple of 8 bytes (RFC 791), as many as
+	 * the MTU allows after the header. */
+	size_t max_data = (netif_mtu(st->nif) - IPV4_HDR_LEN) & ~(size_t)(IPV4_FRAG_UNIT - 1);
+	int r;
+
+	for (size_t off = 0; off < data_len; off += max_data) {
+		c->frag_off = off;
+		c->frag_len = data_len - off < max_data ? data_len - off : max_data;
+		c->h.frag_off = (uint16_t)off;
+		c->h.mf = off + c->frag_len < data_len;
+		c->h.total_len = (uint16_t)(IPV4_HDR_LEN + c->frag_len);
+		r = ipv4_xmit(ip, nexthop, bcast, c->h.total_len, ipv4_fill_fragment, c);
+		if (r < 0) {
+			STAT_INC(st, IpOutDiscards);
+			return r;
+		}
+		STAT_INC(st, IpFragCreates);
+	}
+	STAT_INC(st, IpFragOKs);
+	return 0;
+}
+
+int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr dst,
+	       uint8_t proto, size_t size, ipv4_fill_fn fill, void *ctx,
+	       const struct iovec *payload, int npayload)
+{
+	struct stack *st = ip->st;
+	struct ipv4_write_opts opts = o ? *o : IPV4_WRITE_OPTS_DEFAULT;
+	size_t mtu = netif_mtu(st->nif);
+	struct ipv4_frame_ctx c = {
+		.h = {
+			.tos = opts.tos,
+			.id = ip->next_id++,
+			.df = !opts.fragment,
+			.ttl = opts.ttl ? opts.ttl : st->cfg.default_ttl,
+			.proto = proto,
+			.src = addr_is_any(opts.src) ? ip->addr : opts.src,
+			.dst = dst,
+		},
+		.fill = fill,
+		.ctx = ctx,
+		.size = size,
+		.iov = payload,
+		.niov = npayload,
+		.payload_len = iov_total(payload, npayload),
+	};
+	struct in_addr nexthop = dst;
+	bool bcast;
+	int r;
+
+	STAT_INC(st, IpOutRequests);
+	if (npayload < 0 || (npayload > 0 && !payload)) {
+		STAT_INC(st, IpOutDiscards);
+		return -EINVAL;
+	}
+	if (size > IPV4_MAX_LEN - IPV4_HDR_LEN || c.payload_len > IPV4_MAX_LEN - IPV4_HDR_LEN) {
+		STAT_INC(st, IpOutDiscards);
+		return -EMSGSIZE;
+	}
+	r = ipv4_route(ip, dst, &nexthop, &bcast);
+	if (r < 0) {
+		STAT_INC(st, IpOutNoRoutes);
+		return r;
+	}
+	if (IPV4_HDR_LEN + size + c.payload_len <= mtu) /* the common case: fill in place */
+		return ipv4_xmit(ip, nexthop, bcast, IPV4_HDR_LEN + size + c.payload_len,
+				 ipv4_fill_whole, &c);
+
+	/* Possibly too big: let the upper layer write its header aside first to learn the
+	 * real length. */
+	c.head = ip->scratch;
+	c.head_len = fill ? fill(ip->scratch, size, ctx) : 0;
+	c.fill = NULL;
+	if (IPV4_HDR_LEN + c.head_len + c.payload_len > IPV4_MAX_LEN) {
+		STAT_INC(st, IpOutDiscards);
+		return -EMSGSIZE;
+	}
+	if (IPV4_HDR_LEN + c.head_len + c.payload_len <= mtu)
+		return ipv4_xmit(ip, nexthop, bcast, IPV4_HDR_LEN + c.head_len + c.payload_len,
+				 ipv4_fill_whole, &c);
+	if (!opts.fragment) {
+		STAT_INC(st, IpFragFails);
+		return -EMSGSIZE;
+	}
+	return ipv4_fragment(ip, &c, nexthop, bcast);
+}

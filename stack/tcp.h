@@ -1,0 +1,148 @@
+/* TCP (RFC 9293, RFC 1122 §4.2, RFC 7323, RFC 2018, RFC 5681/6582/6675, RFC 6298, RFC 5961):
+ * a socket API over the stack, for the daemon's built-in services and client connections
+ * handed out over socketpairs.
+ *
+ * Every call is non-blocking. Events come back through the ops callbacks, which are called
+ * from stack_input() and stack_poll() (and never from inside a tcp_* call made by the
+ * user, except tcp_connect's immediate failure, which is a return value instead). A
+ * callback may call any tcp_* function, tcp_close() on its own socket included.
+ *
+ * A socket handle stays valid until tcp_close() or tcp_abort(); after the connection
+ * fails or ends, calls on it return the error (negative errno) or 0 at EOF. */
+#ifndef USTACK_TCP_H
+#define USTACK_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "addr.h"
+
+struct stack;
+struct tcp_sock;
+
+/* RFC 9293 §3.3.2, in the order of the MIB's tcpConnState (RFC 4022) minus one. */
+enum tcp_state {
+	TCP_STATE_CLOSED,
+	TCP_STATE_LISTEN,
+	TCP_STATE_SYN_SENT,
+	TCP_STATE_SYN_RECEIVED,
+	TCP_STATE_ESTABLISHED,
+	TCP_STATE_FIN_WAIT_1,
+	TCP_STATE_FIN_WAIT_2,
+	TCP_STATE_CLOSE_WAIT,
+	TCP_STATE_CLOSING,
+	TCP_STATE_LAST_ACK,
+	TCP_STATE_TIME_WAIT,
+};
+
+const char *tcp_state_name(enum tcp_state s); /* "ESTABLISHED" */
+
+/* Congestion control algorithms (tcp_cc.h), for TCP_SO_CC and stack_config.tcp_cc. */
+enum tcp_cc_algo {
+	TCP_CC_ALGO_CUBIC,   /* RFC 9438, the default */
+	TCP_CC_ALGO_NEWRENO, /* RFC 5681, RFC 6582 */
+};
+
+/* Readiness callbacks; any may be NULL. `user` is the pointer given with the ops. */
+struct tcp_sock_ops {
+	/* An active open completed (SYN-SENT -> ESTABLISHED). */
+	void (*connected)(struct tcp_sock *s, void *user);
+	/* A listener has a connection ready for tcp_accept(). */
+	void (*accept_ready)(struct tcp_sock *s, void *user);
+	/* Data arrived, or the peer's FIN (tcp_recv() returns 0 then). */
+	void (*readable)(struct tcp_sock *s, void *user);
+	/* Send buffer space was freed after tcp_send() had come up short. */
+	void (*writable)(struct tcp_sock *s, void *user);
+	/* The connection is over. err 0: an orderly close, both FINs acknowledged (or the
+	 * connection entered TIME-WAIT); otherwise ECONNREFUSED, ECONNRESET, ETIMEDOUT
+	 * (retransmissions, user timeout or keepalive), EHOSTUNREACH, ENETUNREACH, EPIPE. */
+	void (*closed)(struct tcp_sock *s, void *user, int err);
+};
+
+/* Socket options for tcp_setopt()/tcp_getopt(); values are ints. */
+enum tcp_sockopt {
+	TCP_SO_NODELAY,		/* bool: disable Nagle */
+	TCP_SO_KEEPALIVE,	/* bool */
+	TCP_SO_KEEPIDLE_S,	/* idle time before the first probe */
+	TCP_SO_KEEPINTVL_S,	/* between probes */
+	TCP_SO_KEEPCNT,		/* unanswered probes before the drop */
+	TCP_SO_USER_TIMEOUT_MS, /* RFC 9293 §3.8.3 / RFC 5482; 0: the retransmission limit */
+	TCP_SO_SNDBUF,		/* bytes; before connect/listen */
+	TCP_SO_RCVBUF,		/* bytes; before connect/listen */
+	TCP_SO_CC,		/* enum tcp_cc_algo; before connect/listen */
+	TCP_SO_MAXSEG,		/* cap on the MSS we advertise and use; before connect */
+	TCP_SO_LINGER_RST,	/* bool: tcp_close() resets instead of a FIN */
+};
+
+struct tcp_sock_info {
+	enum tcp_state state;
+	struct in_addr laddr, raddr;
+	uint16_t lport, rport;
+	size_t snd_queued; /* bytes not yet acknowledged (tcpi_notsent + unacked) */
+	size_t rcv_queued; /* bytes waiting for tcp_recv() */
+	size_t accept_queued; /* listener: connections waiting for tcp_accept() */
+	uint32_t mss;	      /* send MSS */
+	uint32_t cwnd;	      /* bytes */
+	uint32_t ssthresh;
+	uint32_t snd_wnd;     /* peer's window, scaled */
+	uint32_t rcv_wnd;
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t retransmits; /* consecutive timeouts of the current segment */
+	uint64_t total_retrans;
+	bool orphan;	      /* closed by the user, finishing its close in the stack */
+};
+
+/* A new socket in CLOSED state. -ENOMEM. */
+int tcp_open(struct stack *st, const struct tcp_sock_ops *ops, void *user,
+	     struct tcp_sock **out);
+/* Changes the callbacks (e.g. after tcp_accept() hands the socket to someone else). */
+void tcp_set_ops(struct tcp_sock *s, const struct tcp_sock_ops *ops, void *user);
+/* Local address (INADDR_ANY or ours) and port (0: ephemeral). -EADDRINUSE,
+ * -EADDRNOTAVAIL, -EINVAL (already bound or not CLOSED), -EAGAIN (no ephemeral port). */
+int tcp_bind(struct tcp_sock *s, struct in_addr addr, uint16_t port);
+/* backlog: connections waiting for tcp_accept() (0: SOMAXCONN-like default). */
+int tcp_listen(struct tcp_sock *s, unsigned backlog);
+/* Takes a ready connection: -EAGAIN when none, -EINVAL if not listening. */
+int tcp_accept(struct tcp_sock *ls, const struct tcp_sock_ops *ops, void *user,
+	       struct tcp_sock **out);
+/* Starts an active open (binds an ephemeral port if unbound); ops->connected or
+ * ops->closed says how it went. 0, -EISCONN, -EINVAL, -EADDRNOTAVAIL, -ENETUNREACH,
+ * -EADDRINUSE (4-tuple taken). */
+int tcp_connect(struct tcp_sock *s, struct in_addr addr, uint16_t port);
+/* Queues data: returns the bytes taken (maybe fewer than len), -EAGAIN when the send
+ * buffer is full (ops->writable follows), -ENOTCONN, -EPIPE after shutdown or close,
+ * or the connection's error. Data may be queued in SYN-SENT. */
+ssize_t tcp_send(struct tcp_sock *s, const void *buf, size_t len);
+ssize_t tcp_sendv(struct tcp_sock *s, const struct iovec *iov, int niov);
+/* Reads: bytes, 0 at EOF (peer's FIN), -EAGAIN, -ENOTCONN, or the connection's error. */
+ssize_t tcp_recv(struct tcp_sock *s, void *buf, size_t len);
+/* how: SHUT_RD, SHUT_WR, SHUT_RDWR (<sys/socket.h>). Shutting the write side sends FIN
+ * after the queued data. */
+int tcp_shutdown(struct tcp_sock *s, int how);
+/* Releases the handle: a FIN after the queued data (or RST when unread data is pending,
+ * RFC 2525 §2.17, or with TCP_SO_LINGER_RST); the stack finishes the close alone.
+ * No callbacks after this. */
+void tcp_close(struct tcp_sock *s);
+/* Sends RST (if synchronized) and frees the socket now. */
+void tcp_abort(struct tcp_sock *s);
+int tcp_setopt(struct tcp_sock *s, enum tcp_sockopt opt, int value);
+int tcp_getopt(const struct tcp_sock *s, enum tcp_sockopt opt, int *value);
+
+enum tcp_state tcp_sock_state(const struct tcp_sock *s);
+void tcp_sock_get_info(const struct tcp_sock *s, struct tcp_sock_info *info);
+/* Free space in the send buffer. */
+size_t tcp_send_space(const struct tcp_sock *s);
+/* Calls fn for every socket (listeners, connections, orphans, TIME-WAIT) until it
+ * returns non-zero; returns that value. */
+int tcp_foreach(struct stack *st, int (*fn)(void *ctx, const struct tcp_sock *s), void *ctx);
+
+/* Stack hooks (stack.c). */
+int tcp_init(struct stack *st);
+void tcp_fini(struct stack *st);
+void tcp_poll(struct stack *st, uint64_t now_ns);
+uint64_t tcp_next_deadline(const struct stack *st);
+
+#endif

@@ -1,0 +1,362 @@
+/* TCP output: segment building, what to send when (windows, Nagle, SWS avoidance, FIN),
+ * ACKs and resets. */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_var.h"
+
+struct xmit_ctx {
+	const uint8_t *hdr;
+	size_t len;
+};
+
+static size_t xmit_fill(uint8_t *buf, size_t len, void *ctx)
+{
+	const struct xmit_ctx *c = ctx;
+	(void)len;
+	memcpy(buf, c->hdr, c->len);
+	return c->len;
+}
+
+/* Emits h with payload from laddr to raddr, DF set (RFC 1191: TCP does PMTU discovery). */
+static int xmit(struct stack *st, struct in_addr laddr, struct in_addr raddr,
+		const struct tcp_hdr *h, const struct iovec *iov, int niov)
+{
+	uint8_t hdr[TCP_HDR_MAX];
+	size_t hl = tcp_hdr_emit(h, hdr);
+	tcp_hdr_set_csum(hdr, tcp_csum(laddr, raddr, hdr, hl, iov, niov));
+	struct xmit_ctx c = { hdr, hl };
+	struct ipv4_write_opts o = { .fragment = false, .src = laddr };
+	int r = ipv4_write(&st->ip, &o, raddr, IPV4_PROTO_TCP, hl, xmit_fill, &c, iov, niov);
+	if (r < 0)
+		STAT_INC(st, TcpExtTCPOutErrors);
+	if (h->flags & TCP_RST)
+		STAT_INC(st, TcpOutRsts);
+	return r;
+}
+
+uint32_t tcp_ts_now(const struct tcp_sock *s)
+{
+	return (uint32_t)(tcp_now(s) / (NS_PER_S / TCP_TS_HZ)) + s->ts_offset;
+}
+
+static uint32_t sacked_between(const struct tcp_sock *s, uint32_t lo, uint32_t hi)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < s->nsacked; i++) {
+		uint32_t l = SEQ_MAX(s->sacked[i].left, lo);
+		uint32_t r = SEQ_MIN(s->sacked[i].right, hi);
+		if (SEQ_LT(l, r))
+			n += r - l;
+	}
+	return n;
+}
+
+uint32_t tcp_in_flight(const struct tcp_sock *s)
+{
+	uint32_t f = s->snd_nxt - s->snd_una;
+	if (s->sack_ok && s->nsacked)
+		f -= sacked_between(s, s->snd_una, s->snd_nxt);
+	return f;
+}
+
+/* RFC 1122 §4.2.3.3 receiver SWS avoidance and RFC 9293 §3.8.6.2.2: offer new space only
+ * in chunks of min(buffer/2, MSS); never move the right edge left (RFC 7323 §2.4). */
+uint32_t tcp_rcv_window(struct tcp_sock *s)
+{
+	/* Before the buffers exist (a passive open's SYN-RECEIVED), offer their size. */
+	size_t cap = s->rcvbuf.cap ? s->rcvbuf.cap : s->rcvbuf_size;
+	if (s->rcvbuf.cap == 0 && (s->state != TCP_STATE_SYN_RECEIVED || s->orphan))
+		return 0;
+	size_t free_b = s->rcvbuf.cap ? ring_free(&s->rcvbuf) : cap;
+	size_t thresh = cap / 2;
+	if (thresh > s->adv_mss)
+		thresh = s->adv_mss;
+	uint32_t adv = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	if (free_b < thresh && free_b <= adv)
+		free_b = 0;
+	size_t maxw = (size_t)TCP_MAX_WIN << s->rcv_ws;
+	if (free_b > maxw)
+		free_b = maxw;
+	uint32_t wnd = (uint32_t)free_b;
+	wnd &= ~((1u << s->rcv_ws) - 1);
+	if (wnd < adv)
+		wnd = adv;
+	return wnd;
+}
+
+/* The segment payload we can carry: MSS less the options in every segment. */
+static uint32_t eff_mss(const struct tcp_sock *s)
+{
+	uint32_t m = s->mss ? s->mss : TCP_DEFAULT_MSS;
+	if (s->ts_ok)
+		m -= 12;
+	return m;
+}
+
+int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags)
+{
+	struct stack *st = s->st;
+	struct tcp_hdr h = {
+		.sport = s->lport,
+		.dport = s->rport,
+		.seq = seq,
+		.flags = flags,
+	};
+	bool syn = flags & TCP_SYN;
+
+	if (h.flags & TCP_ACK)
+		h.ack = s->rcv_nxt;
+
+	uint32_t wnd = tcp_rcv_window(s);
+	if (syn) {
+		h.wnd = (uint16_t)(wnd > TCP_MAX_WIN ? TCP_MAX_WIN : wnd); /* RFC 7323 §2.2 */
+		h.opts.has_mss = true;
+		h.opts.mss = s->adv_mss;
+		if (s->ws_ok) {
+			h.opts.has_ws = true;
+			h.opts.ws = s->rcv_ws;
+		}
+		h.opts.sack_perm = s->sack_ok;
+	} else {
+		uint32_t w = wnd >> s->rcv_ws;
+		h.wnd = (uint16_t)(w > TCP_MAX_WIN ? TCP_MAX_WIN : w);
+	}
+	if (s->ts_ok && !(flags & TCP_RST)) {
+		h.opts.has_ts = true;
+		h.opts.tsval = tcp_ts_now(s);
+		h.opts.tsecr = (h.flags & TCP_ACK) ? s->ts_recent : 0;
+	}
+	if (s->sack_ok && !syn && !asm_is_empty(&s->ooo) && !(flags & TCP_RST))
+		h.opts.nsack = (uint8_t)asm_sack_blocks(&s->ooo, s->rcv_nxt, h.opts.sack,
+							 s->ts_ok ? 3 : 4, true);
+
+	struct iovec iov[2];
+	int niov = 0;
+	if (len > 0) {
+		niov = ring_peek_iov(&s->sndbuf, seq - s->snd_buf_seq, len, iov);
+		size_t got = 0;
+		for (int i = 0; i < niov; i++)
+			got += iov[i].iov_len;
+		len = got;
+	}
+
+	/* Counters: RFC 4022 counts retransmitted segments apart from new ones. */
+	if ((len > 0 || syn || (flags & TCP_FIN)) && SEQ_LT(seq, s->snd_max))
+		STAT_INC(st, TcpRetransSegs);
+	else
+		STAT_INC(st, TcpOutSegs);
+	if ((len > 0 || syn) && SEQ_LT(seq, s->snd_max))
+		s->total_retrans++;
+
+	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov);
+	if (h.flags & TCP_ACK) {
+		uint32_t edge = s->rcv_nxt + ((uint32_t)h.wnd << (syn ? 0 : s->rcv_ws));
+		if (SEQ_GT(edge, s->rcv_adv) || s->rcv_adv == 0)
+			s->rcv_adv = edge;
+		s->last_ack_sent = s->rcv_nxt;
+		s->delack_segs = 0;
+		s->ack_now = false;
+		if (s->timer[TCP_T_DELACK])
+			tcp_timer_stop(s, TCP_T_DELACK);
+	}
+	return r;
+}
+
+void tcp_send_ack(struct tcp_sock *s)
+{
+	tcp_send_segment(s, s->snd_nxt, 0, TCP_ACK);
+}
+
+void tcp_send_rst(struct tcp_sock *s)
+{
+	if (s->state == TCP_STATE_SYN_SENT || s->state == TCP_STATE_CLOSED ||
+	    s->state == TCP_STATE_LISTEN)
+		return;
+	tcp_send_segment(s, s->snd_max, 0, TCP_RST | TCP_ACK);
+}
+
+void tcp_send_reset_reply(struct tcp *t, const struct ipv4_pkt *p, const struct tcp_hdr *in,
+			  size_t seg_len)
+{
+	if (in->flags & TCP_RST)
+		return; /* RFC 9293 §3.10.7.1: never answer a reset */
+	struct tcp_hdr h = {
+		.sport = in->dport,
+		.dport = in->sport,
+	};
+	if (in->flags & TCP_ACK) {
+		h.seq = in->ack;
+		h.flags = TCP_RST;
+	} else {
+		h.seq = 0;
+		h.ack = in->seq + (uint32_t)seg_len;
+		h.flags = TCP_RST | TCP_ACK;
+	}
+	xmit(t->st, p->h.dst, p->h.src, &h, NULL, 0);
+}
+
+void tcp_send_synack_cookie(struct tcp_sock *ls, const struct ipv4_pkt *p,
+			    const struct tcp_hdr *in, uint32_t iss)
+{
+	struct tcp *t = ls->tcp;
+	struct stack *st = t->st;
+	struct tcp_hdr h = {
+		.sport = in->dport,
+		.dport = in->sport,
+		.seq = iss,
+		.ack = in->seq + 1,
+		.flags = TCP_SYN | TCP_ACK,
+	};
+	size_t rcvbuf = ls->rcvbuf_size;
+	h.wnd = (uint16_t)(rcvbuf > TCP_MAX_WIN ? TCP_MAX_WIN : rcvbuf);
+	h.opts.has_mss = true;
+	h.opts.mss = tcp_adv_mss(ls);
+	/* Without timestamps the cookie has no room for the other options (RFC 4987 §3.6). */
+	if (in->opts.has_ts) {
+		struct tcp_syncookie_opts co = {
+			.wscale_ok = in->opts.has_ws,
+			.wscale = in->opts.ws > TCP_WS_MAX ? TCP_WS_MAX : in->opts.ws,
+			.sack_ok = in->opts.sack_perm,
+		};
+		uint32_t off = tcp_ts_offset(t, p->h.dst, p->h.src);
+		uint32_t now = (uint32_t)(st->now_ns / (NS_PER_S / TCP_TS_HZ)) + off;
+		h.opts.has_ts = true;
+		h.opts.tsval = tcp_syncookie_tsval(now, &co);
+		h.opts.tsecr = in->opts.tsval;
+		h.opts.sack_perm = in->opts.sack_perm;
+		if (in->opts.has_ws) {
+			h.opts.has_ws = true;
+			h.opts.ws = tcp_rcv_wscale(rcvbuf);
+		}
+	}
+	STAT_INC(st, TcpOutSegs);
+	xmit(st, p->h.dst, p->h.src, &h, NULL, 0);
+}
+
+/* ---- what to send -------------------------------------------------------------------- */
+
+static void send_syn(struct tcp_sock *s)
+{
+	uint8_t fl = s->state == TCP_STATE_SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK;
+	tcp_send_segment(s, s->iss, 0, fl);
+	s->snd_nxt = s->iss + 1;
+	if (SEQ_GT(s->snd_nxt, s->snd_max))
+		s->snd_max = s->snd_nxt;
+	if (!s->timer[TCP_T_REXMT]) {
+		if (!s->una_since_ns)
+			s->una_since_ns = tcp_now(s);
+		if (!s->ts_ok && s->rexmt_shift == 0) {
+			s->rtt_timing = true;
+			s->rtt_seq = s->iss;
+			s->rtt_start_ns = tcp_now(s);
+		}
+		tcp_rearm_rexmt(s);
+	}
+}
+
+void tcp_output(struct tcp_sock *s)
+{
+	switch (s->state) {
+	case TCP_STATE_CLOSED:
+	case TCP_STATE_LISTEN:
+		return;
+	case TCP_STATE_TIME_WAIT:
+		if (s->ack_now)
+			tcp_send_ack(s);
+		return;
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		if (s->snd_nxt == s->iss)
+			send_syn(s);
+		else if (s->ack_now && s->state == TCP_STATE_SYN_RECEIVED)
+			send_syn(s); /* a duplicate SYN: repeat the SYN-ACK */
+		s->ack_now = false;
+		return;
+	default:
+		break;
+	}
+
+	bool sent = false;
+	uint32_t mss = eff_mss(s);
+	for (;;) {
+		size_t used = ring_used(&s->sndbuf);
+		uint32_t off = s->snd_nxt - s->snd_buf_seq;
+		size_t avail = off <= used ? used - off : 0;
+		uint32_t data_end = s->snd_buf_seq + (uint32_t)used; /* the FIN's seq */
+		uint32_t wnd = s->snd_wnd < s->cc.cwnd_bytes ? s->snd_wnd : s->cc.cwnd_bytes;
+		uint32_t flight = tcp_in_flight(s);
+		uint32_t usable = wnd > flight ? wnd - flight : 0;
+		/* Never past the peer's right edge (cwnd may exceed it). */
+		uint32_t edge = s->snd_una + s->snd_wnd;
+		uint32_t to_edge = SEQ_GT(edge, s->snd_nxt) ? edge - s->snd_nxt : 0;
+		if (usable > to_edge)
+			usable = to_edge;
+		size_t len = avail;
+		if (len > usable)
+			len = usable;
+		if (len > mss)
+			len = mss;
+		bool fin = s->shut_wr && s->snd_nxt + (uint32_t)len == data_end &&
+			   !(s->fin_sent && SEQ_GT(s->snd_nxt, data_end));
+		if (fin && s->snd_nxt == data_end + 1)
+			fin = false;
+		if (len == 0 && !fin)
+			break;
+		if (len > 0 && len < mss && !fin) {
+			/* Sender SWS avoidance (RFC 1122 §4.2.3.4): a short segment only when it
+			 * is all we have, or at least half the largest window ever offered. */
+			if (len < avail && len < s->max_sndwnd / 2 && !s->force_send)
+				break;
+			/* Nagle (RFC 896): with data in flight, wait for the ACK. */
+			if (len == avail && !s->nodelay && s->snd_nxt != s->snd_una &&
+			    !s->in_recovery)
+				break;
+		}
+		uint8_t fl = TCP_ACK;
+		if (fin)
+			fl |= TCP_FIN;
+		if (len > 0 && len == avail)
+			fl |= TCP_PSH;
+		bool new_data = s->snd_nxt == s->snd_max;
+		tcp_send_segment(s, s->snd_nxt, len, fl);
+		if (new_data && !s->rtt_timing && !s->ts_ok && len > 0) {
+			s->rtt_timing = true; /* Karn: only segments sent once are timed */
+			s->rtt_seq = s->snd_nxt;
+			s->rtt_start_ns = tcp_now(s);
+		}
+		if (s->snd_una == s->snd_nxt && !s->timer[TCP_T_REXMT])
+			s->una_since_ns = tcp_now(s);
+		s->snd_nxt += (uint32_t)len + (fin ? 1 : 0);
+		if (SEQ_GT(s->snd_nxt, s->snd_max))
+			s->snd_max = s->snd_nxt;
+		if (fin)
+			s->fin_sent = true;
+		if (!s->timer[TCP_T_REXMT])
+			tcp_rearm_rexmt(s);
+		sent = true;
+		if (fin)
+			break;
+	}
+
+	/* Data waiting, nothing in flight, and the peer's window closed (or too small for
+	 * SWS avoidance to send): the persist timer probes or forces a segment
+	 * (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.4's override timeout). */
+	size_t used = ring_used(&s->sndbuf);
+	uint32_t off = s->snd_nxt - s->snd_buf_seq;
+	bool waiting = off < used || (s->shut_wr && !s->fin_sent);
+	if (waiting && s->snd_una == s->snd_max) {
+		if (!s->timer[TCP_T_PERSIST]) {
+			uint64_t ms = s->rto_ms;
+			if (ms < TCP_PERSIST_MIN_MS)
+				ms = TCP_PERSIST_MIN_MS;
+			tcp_timer_set(s, TCP_T_PERSIST, tcp_now(s) + ms * NS_PER_MS);
+		}
+	} else if (s->timer[TCP_T_PERSIST]) {
+		tcp_timer_stop(s, TCP_T_PERSIST);
+		s->persist_shift = 0;
+	}
+
+	if (!sent && s->ack_now)
+		tcp_send_ack(s);
+}

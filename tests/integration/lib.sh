@@ -1,0 +1,143 @@
+# Shared helpers for the integration tests: network namespaces with a unique prefix,
+# the daemon under test, checks that count, and cleanup on every exit.
+#
+# Every test script: sources this file, calls it_init, runs checks with `check NAME CMD...`
+# (or pass/fail), and ends with `it_finish`, which prints "N passed, N failed" and exits
+# non-zero on any failure. Not root: exit 77 (meson reports "skipped").
+
+set -u
+
+IT_PASSED=0
+IT_FAILED=0
+IT_NETNS=()
+IT_PIDS=()
+IT_DIR=""
+
+it_log() { printf '# %s\n' "$*"; }
+
+it_init() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: $(basename "$0") needs root (network namespaces, TAP, AF_XDP)" >&2
+		echo "0 passed, 0 failed (skipped: not root)"
+		exit 77
+	fi
+	USTACKD=${USTACKD:-${1:-}}
+	if [ -z "$USTACKD" ] || [ ! -x "$USTACKD" ]; then
+		echo "FAIL: no ustackd binary (argument 1 or \$USTACKD)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	for tool in ip ping; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "FAIL: $tool is not installed" >&2
+			echo "0 passed, 1 failed"
+			exit 1
+		fi
+	done
+	IT_PREFIX="ust-$$-"
+	IT_DIR=$(mktemp -d "/tmp/${IT_PREFIX}XXXXXX")
+	trap it_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+it_cleanup() {
+	local pid ns
+	for pid in "${IT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${IT_PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for ns in "${IT_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$IT_DIR" ] && [ -z "${IT_KEEP:-}" ]; then
+		rm -rf "$IT_DIR"
+	fi
+}
+
+pass() { IT_PASSED=$((IT_PASSED + 1)); echo "ok - $1"; }
+fail() {
+	IT_FAILED=$((IT_FAILED + 1))
+	echo "not ok - $1"
+	shift
+	[ $# -gt 0 ] && printf '#   %s\n' "$@"
+	return 0
+}
+
+# check NAME CMD...: passes when CMD exits 0; on failure its output is shown.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "$(printf '%s' "$out" | tail -n 15)"
+	fi
+}
+
+it_finish() {
+	echo "$IT_PASSED passed, $IT_FAILED failed"
+	[ "$IT_FAILED" -eq 0 ]
+	exit $?
+}
+
+# Creates a namespace named $IT_PREFIX$1 with lo up; echoes the name.
+it_netns() {
+	local ns="${IT_PREFIX}$1"
+	ip netns add "$ns" || return 1
+	IT_NETNS+=("$ns")
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# it_daemon NS LOG ARGS...: starts ustackd in NS (ip netns exec execs it: $! is the
+# daemon) and waits up to 15 s for its "up:" line. Sets DAEMON_PID.
+it_daemon() {
+	local ns=$1 log=$2
+	shift 2
+	ip netns exec "$ns" "$USTACKD" "$@" >"$log" 2>&1 &
+	DAEMON_PID=$!
+	IT_PIDS+=("$DAEMON_PID")
+	for _ in $(seq 150); do
+		grep -q '^<5>up:' "$log" 2>/dev/null && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "ustackd did not come up:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# it_stop PID: SIGTERM, waits up to 10 s; returns the daemon's exit status.
+it_stop() {
+	local pid=$1 rc i
+	kill -TERM "$pid" 2>/dev/null || return 99
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		return 98
+	fi
+	wait "$pid"
+	rc=$?
+	IT_PIDS=("${IT_PIDS[@]/$pid}")
+	return "$rc"
+}
+
+# snmp_get FILE NAME: the value of counter NAME ("IpReasmFails") in a /proc/net/snmp file.
+snmp_get() {
+	local g f
+	g=$(printf '%s' "$2" | sed -E 's/^(Eth|Arp|IpExt|Ip|Icmp|UdpLite|Udp|TcpExt|Tcp).*/\1/')
+	f=${2#"$g"}
+	awk -v g="$g:" -v f="$f" '
+		$1 == g && !hdr { for (i = 2; i <= NF; i++) if ($i == f) col = i; hdr = 1; next }
+		$1 == g && hdr { if (col) print $col; exit }
+	' "$1"
+}
+
+# The counter after the daemon's next snmp file write (at most once a second).
+snmp_wait() { sleep 1.3; snmp_get "$@"; }

@@ -1,0 +1,156 @@
+#!/bin/bash
+# ustackd's life: flag and config errors, the config file, systemd notifications, SIGHUP,
+# AF_XDP errors (no interface, busy queue), the stale program of a killed predecessor.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+it_init "${1:-}"
+
+# Bad values: exit 2 and a message naming the setting.
+bad_flag() {
+	local want=$1 out rc
+	shift
+	out=$("$USTACKD" "$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q -- "$want"; then
+		pass "rejected: $* ($(printf '%s' "$out" | sed 's/^<3>//'))"
+	else
+		fail "rejected: $*" "exit $rc, message: $out"
+	fi
+}
+bad_flag "mtu: 99999 is out of range" --mtu 99999
+bad_flag "mtu: '15x0' is not a number" --mtu 15x0
+bad_flag "is the network or broadcast address" --address 10.203.0.0/24
+bad_flag "prefix" --address 10.203.0.2/33
+bad_flag "not an IPv4 address" --gateway 10.203.0.300
+bad_flag "not on the link" --gateway 10.9.9.1
+bad_flag "unknown service 'qotd'" --service qotd:17
+bad_flag "port 7 given twice" --service echo:7,discard:7
+bad_flag "backend: 'dpdk'" --backend dpdk
+bad_flag "xdp-mode: 'hw'" --xdp-mode hw
+bad_flag "not a unicast MAC" --mac 01:00:5e:00:00:01
+bad_flag "log-level: 'loud'" --log-level loud
+bad_flag "tcp-keepalive" --tcp-keepalive 7200,75
+bad_flag "unknown option '--frobnicate'" --frobnicate
+bad_flag "needs a value" --mtu
+bad_flag "only the af_xdp backend has queues" --queue 1
+bad_flag "busy-poll: 20000 is out of range" --busy-poll 20000
+printf 'mtu = 1500\naddress = 10.203.0.2/24\nbogus line\n' >"$IT_DIR/bad.conf"
+bad_flag "bad.conf:3: expected 'key = value'" --config "$IT_DIR/bad.conf"
+printf '# comment\nreasm-timeout = 0\n' >"$IT_DIR/bad2.conf"
+bad_flag "bad2.conf:2: reasm-timeout: 0 is out of range" --config "$IT_DIR/bad2.conf"
+bad_flag "No such file" --config "$IT_DIR/missing.conf"
+check "--help exits 0" "$USTACKD" --help
+check "--version exits 0" "$USTACKD" --version
+
+# The config file, with a flag over it.
+H=$(it_netns h) || exit 1
+cat >"$IT_DIR/ok.conf" <<CONF
+# ustackd test configuration
+backend = tap
+ifname = ustcfg0
+address = 10.203.0.7/24
+mtu = 1400
+service = echo:7
+log-level = debug
+CONF
+RUN="$IT_DIR/run"
+if it_daemon "$H" "$IT_DIR/cfg.log" --config "$IT_DIR/ok.conf" --mtu 1500 \
+	--control "$RUN/ctl.sock" --state-dir "$IT_DIR/state" --pcap "$IT_DIR/a.pcap"; then
+	pass "starts from a config file"
+else
+	fail "starts from a config file"
+fi
+ip -n "$H" addr add 10.203.0.1/24 dev ustcfg0 2>/dev/null
+check "config file address (10.203.0.7) answers ping" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.203.0.7
+check "the flag --mtu 1500 wins over the file's 1400" grep -q 'ustcfg0, 10.203.0.7/24, .*MTU 1500' "$IT_DIR/cfg.log"
+check "debug level from the file" grep -q '^<7>' "$IT_DIR/cfg.log"
+
+# A second daemon on the same TAP: a clear error.
+out=$(ip netns exec "$H" "$USTACKD" --ifname ustcfg0 --control "$IT_DIR/run2/ctl.sock" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'is busy'; then
+	pass "a second daemon on the same TAP: $out"
+else
+	fail "a second daemon on the same TAP fails clearly" "exit $rc: $out"
+fi
+
+# SIGHUP reopens the pcap file (log rotation).
+mv "$IT_DIR/a.pcap" "$IT_DIR/a.pcap.1"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.203.0.7 >/dev/null
+sleep 1.5
+if [ -s "$IT_DIR/a.pcap" ] && [ "$(tshark -r "$IT_DIR/a.pcap" 2>/dev/null | grep -c 'Echo (ping) reply')" -ge 2 ]; then
+	pass "SIGHUP reopens the pcap file"
+else
+	fail "SIGHUP reopens the pcap file" "$(ls -l "$IT_DIR"/a.pcap* 2>&1)"
+fi
+it_stop "$DAEMON_PID"
+check "SIGTERM after SIGHUP: exit 0" test $? -eq 0
+
+# systemd notifications: READY=1, STATUS=, WATCHDOG=1 while running, STOPPING=1.
+NSOCK="$IT_DIR/notify.sock"
+/usr/bin/python3 "$HERE/notify_listen.py" "$NSOCK" 4 >"$IT_DIR/notify.out" &
+LISTENER=$!
+for _ in $(seq 50); do grep -q listening "$IT_DIR/notify.out" 2>/dev/null && break; sleep 0.1; done
+ip netns exec "$H" env NOTIFY_SOCKET="$NSOCK" WATCHDOG_USEC=400000 "$USTACKD" \
+	--ifname ustnfy0 --control "$RUN/ctl.sock" >"$IT_DIR/notify.log" 2>&1 &
+NPID=$!
+IT_PIDS+=("$NPID")
+sleep 2
+it_stop "$NPID"
+nrc=$?
+wait "$LISTENER"
+check "notify: exit 0" test "$nrc" -eq 0
+check "notify: READY=1 with STATUS=" sh -c "grep -q '^READY=1' '$IT_DIR/notify.out' && grep -q '^STATUS=Up on tap ustnfy0' '$IT_DIR/notify.out'"
+wd=$(grep -c '^WATCHDOG=1' "$IT_DIR/notify.out")
+if [ "$wd" -ge 4 ]; then pass "notify: WATCHDOG=1 every 200 ms ($wd in 2 s)"; else fail "notify: WATCHDOG=1" "$wd messages" "$(cat "$IT_DIR/notify.out")"; fi
+check "notify: STOPPING=1 last" sh -c "grep -v '^STATUS=' '$IT_DIR/notify.out' | tail -n 1 | grep -q '^STOPPING=1'"
+
+# AF_XDP: errors and the stale program of a killed predecessor.
+D=$(it_netns d) || exit 1
+ip link add ustv0 netns "$H" type veth peer name ustv1 netns "$D"
+ip -n "$H" link set ustv0 up
+ip -n "$D" link set ustv1 up
+ip -n "$H" addr add 10.204.0.1/24 dev ustv0
+XDP=(--backend af_xdp --xdp-mode skb --address 10.204.0.2/24 --control "$RUN/ctl.sock" --state-dir "$IT_DIR/state")
+
+out=$(ip netns exec "$D" "$USTACKD" "${XDP[@]}" --ifname nosuch0 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'no interface named nosuch0'; then
+	pass "af_xdp: missing interface: $out"
+else
+	fail "af_xdp: missing interface fails clearly" "exit $rc: $out"
+fi
+out=$(ip netns exec "$D" "$USTACKD" "${XDP[@]}" --ifname ustv1 --queue 5 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'queue 5'; then
+	pass "af_xdp: no such queue: $(printf '%s' "$out" | grep 'queue 5' | head -n 1)"
+else
+	fail "af_xdp: no such queue fails clearly" "exit $rc: $out"
+fi
+check "af_xdp: nothing left attached after the failures" sh -c "! ip -n $D link show ustv1 | grep -q prog/xdp"
+
+it_daemon "$D" "$IT_DIR/x1.log" "${XDP[@]}" --ifname ustv1 || fail "af_xdp daemon starts"
+X1=$DAEMON_PID
+out=$(ip netns exec "$D" "$USTACKD" "${XDP[@]}" --ifname ustv1 --control "$IT_DIR/run3/ctl.sock" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'busy'; then
+	pass "af_xdp: queue busy: $out"
+else
+	fail "af_xdp: queue busy fails clearly" "exit $rc: $out"
+fi
+check "af_xdp: the first daemon still answers" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.204.0.2
+
+kill -KILL "$X1"
+wait "$X1" 2>/dev/null
+IT_PIDS=("${IT_PIDS[@]/$X1}")
+check "SIGKILL leaves the XDP program attached (the stale case)" sh -c "ip -n $D link show ustv1 | grep -q prog/xdp"
+it_daemon "$D" "$IT_DIR/x2.log" "${XDP[@]}" --ifname ustv1 || fail "af_xdp daemon restarts after SIGKILL"
+check "the successor detaches the stale program" grep -q 'detached the stale XDP program' "$IT_DIR/x2.log"
+check "the successor answers ping" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.204.0.2
+it_stop "$DAEMON_PID"
+check "SIGTERM: exit 0" test $? -eq 0
+check "no XDP program left" sh -c "! ip -n $D link show ustv1 | grep -q prog/xdp"
+
+it_finish
