@@ -2,6 +2,8 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/wire/csum.h"
@@ -11,6 +13,19 @@
 
 #define H_START_NS (1 * H_S)
 #define H_PUMP_MAX 1000000
+
+int h_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int run, failed;
+
+	srunner_run_all(sr, CK_ENV);
+	run = srunner_ntests_run(sr);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	printf("# %d passed, %d failed\n", run - failed, failed);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
 
 struct in_addr h_ip(const char *dotted)
 {

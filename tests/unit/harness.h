@@ -59,6 +59,10 @@ size_t h_host_drain(struct h_host *h);
 /* Advances the clock by duration_ns through the stack's deadlines, running stack_poll(). */
 void h_host_advance(struct h_host *h, uint64_t duration_ns);
 
+/* Runs a suite as every test main does: Check's TAP output for meson, then the closing
+ * line "# N passed, N failed" (a TAP comment, design.md §6). Returns the exit status. */
+int h_run_suite(Suite *s);
+
 struct in_addr h_ip(const char *dotted);
 uint64_t h_stat(const struct stack *st, enum stat_id id);
 

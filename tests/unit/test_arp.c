@@ -359,11 +359,5 @@ static Suite *arp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(arp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_suite(arp_suite());
 }

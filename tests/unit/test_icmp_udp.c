@@ -348,11 +348,5 @@ static Suite *icmp_udp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(icmp_udp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_suite(icmp_udp_suite());
 }

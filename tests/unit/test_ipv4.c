@@ -438,11 +438,5 @@ static Suite *ipv4_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ipv4_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_suite(ipv4_suite());
 }

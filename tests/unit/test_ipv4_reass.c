@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "stack/ipv4_reass.h"
 
 #define MS 1000000ull
@@ -1043,14 +1044,5 @@ static Suite *reass_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(reass_suite());
-	int failed, run;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	run = srunner_ntests_run(sr);
-	srunner_free(sr);
-	/* A TAP comment, so that meson reads it as such. */
-	printf("# %d passed, %d failed\n", run - failed, failed);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(reass_suite());
 }

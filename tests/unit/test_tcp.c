@@ -611,9 +611,15 @@ START_TEST(fast_retransmit_newreno)
 	size_t len;
 	while (raw_recv(&r, &h, &len, NULL))
 		; /* new data the ACK released */
+	uint32_t high = seqs[9];
 	for (int i = 0; i < 2; i++) {
 		raw_send(&r, TCP_ACK, r.seq, seqs[1], 65535, NULL, NULL, 0);
-		ck_assert(!raw_recv(&r, &h, &len, NULL) || len == 0 || h.seq != seqs[1]);
+		/* RFC 3042: each of the first two duplicates sends one new segment */
+		ck_assert(raw_recv(&r, &h, &len, NULL));
+		ck_assert(SEQ_GT(h.seq, high));
+		ck_assert_uint_eq(len, 1460);
+		high = h.seq;
+		ck_assert(!raw_recv(&r, &h, &len, NULL));
 	}
 	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPFastRetrans), 0);
 	raw_send(&r, TCP_ACK, r.seq, seqs[1], 65535, NULL, NULL, 0);

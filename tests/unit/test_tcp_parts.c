@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "stack/buf/assembler.h"
 #include "stack/buf/ring.h"
 #include "stack/rand.h"
@@ -1007,11 +1008,5 @@ static Suite *tcp_parts_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(tcp_parts_suite());
-	srunner_run_all(sr, CK_ENV);
-	int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	/* A TAP comment, so the meson TAP parser ignores it. */
-	printf("# %d passed, %d failed\n", run - failed, failed);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_suite(tcp_parts_suite());
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "stack/wire/arp.h"
 #include "stack/wire/csum.h"
 #include "stack/wire/eth.h"
@@ -1170,15 +1171,5 @@ static Suite *wire_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(wire_suite());
-	int failed, run;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	run = srunner_ntests_run(sr);
-	srunner_free(sr);
-	/* design.md §6: every runner closes with this line (a TAP comment, so that meson's
-	 * parser takes it as one). */
-	printf("# %d passed, %d failed\n", run - failed, failed);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(wire_suite());
 }
