@@ -148,20 +148,6 @@ int arp_announce(struct arp *arp)
 	return arp_send(arp, ARP_OP_REQUEST, MAC_BROADCAST, MAC_ZERO, arp->st->ip.addr);
 }
 
-struct arp_copy_ctx {
-	const uint8_t *data;
-	size_t len;
-};
-
-static size_t arp_copy_fill(uint8_t *buf, size_t len, void *ctx)
-{
-	const struct arp_copy_ctx *c = ctx;
-
-	(void)len;
-	memcpy(buf, c->data, c->len);
-	return c->len;
-}
-
 /* The MAC is known now: send what waited for it, oldest first. */
 static void arp_queue_flush(struct arp *arp, struct arp_entry *e)
 {
@@ -171,10 +157,9 @@ static void arp_queue_flush(struct arp *arp, struct arp_entry *e)
 	e->queued_bytes = 0;
 	while (q) {
 		struct arp_qpkt *next = q->next;
-		struct arp_copy_ctx c = { q->data, q->len };
+		struct fill_copy c = { q->data, q->len };
 
-		if (eth_write(&arp->st->eth, NULL, e->mac, q->ethertype, q->len, arp_copy_fill,
-			      &c) < 0)
+		if (eth_write(&arp->st->eth, NULL, e->mac, q->ethertype, q->len, fill_copy, &c) < 0)
 			STAT_INC(arp->st, ArpQueueDrops);
 		arp->queued_bytes -= q->len;
 		free(q);

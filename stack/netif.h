@@ -14,10 +14,28 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "addr.h"
 
 typedef size_t (*netif_fill_fn)(uint8_t *buf, size_t len, void *ctx);
+
+/* The fill of bytes that already exist (a queued packet, a prebuilt header): ctx is a
+ * struct fill_copy. Any layer's fill type can use it, they all share this signature. */
+struct fill_copy {
+	const void *data;
+	size_t len;
+};
+
+static inline size_t fill_copy(uint8_t *buf, size_t len, void *ctx)
+{
+	const struct fill_copy *c = ctx;
+
+	(void)len;
+	if (c->len)
+		memcpy(buf, c->data, c->len);
+	return c->len;
+}
 
 struct netif;
 
