@@ -119,26 +119,20 @@ static void sb_add(struct tcp_sock *s, uint32_t l, uint32_t r)
 		return; /* RFC 2018 §8 / RFC 6675 §5: ignore blocks outside the flight */
 	if (SEQ_LT(l, s->snd_una))
 		l = s->snd_una;
-	/* Merge with every overlapping or adjacent block. */
-	unsigned i = 0;
-	while (i < s->nsacked) {
-		struct tcp_sack_block *b = &s->sacked[i];
-		if (SEQ_LEQ(b->left, r) && SEQ_LEQ(l, b->right)) {
-			l = SEQ_MIN(l, b->left);
-			r = SEQ_MAX(r, b->right);
-			s->sacked[i] = s->sacked[--s->nsacked];
+	/* Merge with every overlapping or adjacent block, keeping the rest in order. */
+	unsigned j = 0;
+	for (unsigned i = 0; i < s->nsacked; i++) {
+		struct tcp_sack_block b = s->sacked[i];
+		if (SEQ_LEQ(b.left, r) && SEQ_LEQ(l, b.right)) {
+			l = SEQ_MIN(l, b.left);
+			r = SEQ_MAX(r, b.right);
 			continue;
 		}
-		i++;
+		s->sacked[j++] = b;
 	}
-	if (s->nsacked == TCP_SACK_SB_MAX) {
-		/* Forget the highest block: it will be reported again. */
-		unsigned hi = 0;
-		for (unsigned k = 1; k < s->nsacked; k++)
-			if (SEQ_GT(s->sacked[k].left, s->sacked[hi].left))
-				hi = k;
-		s->sacked[hi] = s->sacked[--s->nsacked];
-	}
+	s->nsacked = j;
+	if (s->nsacked == TCP_SACK_SB_MAX)
+		s->nsacked--; /* forget the highest block: it will be reported again */
 	/* Keep sorted by left edge. */
 	unsigned pos = s->nsacked;
 	while (pos > 0 && SEQ_GT(s->sacked[pos - 1].left, l)) {

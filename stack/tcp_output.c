@@ -5,19 +5,6 @@
 
 #include "tcp_var.h"
 
-struct xmit_ctx {
-	const uint8_t *hdr;
-	size_t len;
-};
-
-static size_t xmit_fill(uint8_t *buf, size_t len, void *ctx)
-{
-	const struct xmit_ctx *c = ctx;
-	(void)len;
-	memcpy(buf, c->hdr, c->len);
-	return c->len;
-}
-
 /* Emits h with payload from laddr to raddr, DF set (RFC 1191: TCP does PMTU discovery). */
 static int xmit(struct stack *st, struct in_addr laddr, struct in_addr raddr,
 		const struct tcp_hdr *h, const struct iovec *iov, int niov)
@@ -25,9 +12,9 @@ static int xmit(struct stack *st, struct in_addr laddr, struct in_addr raddr,
 	uint8_t hdr[TCP_HDR_MAX];
 	size_t hl = tcp_hdr_emit(h, hdr);
 	tcp_hdr_set_csum(hdr, tcp_csum(laddr, raddr, hdr, hl, iov, niov));
-	struct xmit_ctx c = { hdr, hl };
+	struct fill_copy c = { hdr, hl };
 	struct ipv4_write_opts o = { .fragment = false, .src = laddr };
-	int r = ipv4_write(&st->ip, &o, raddr, IPV4_PROTO_TCP, hl, xmit_fill, &c, iov, niov);
+	int r = ipv4_write(&st->ip, &o, raddr, IPV4_PROTO_TCP, hl, fill_copy, &c, iov, niov);
 	if (r < 0)
 		STAT_INC(st, TcpExtTCPOutErrors);
 	if (h->flags & TCP_RST)
@@ -280,11 +267,31 @@ void tcp_output(struct tcp_sock *s)
 	bool sent = false;
 	uint32_t mss = eff_mss(s);
 	for (;;) {
+		/* Resending after a timeout: skip what the peer SACKed (RFC 6675 §5.1). */
+		uint32_t sack_cap = UINT32_MAX;
+		if (s->nsacked && SEQ_LT(s->snd_nxt, s->snd_max)) {
+			for (unsigned i = 0; i < s->nsacked; i++) {
+				const struct tcp_sack_block *b = &s->sacked[i];
+				if (SEQ_LEQ(b->left, s->snd_nxt) && SEQ_LT(s->snd_nxt, b->right))
+					s->snd_nxt = SEQ_MIN(b->right, s->snd_max);
+			}
+			for (unsigned i = 0; i < s->nsacked; i++) {
+				const struct tcp_sack_block *b = &s->sacked[i];
+				if (SEQ_GT(b->left, s->snd_nxt) && b->left - s->snd_nxt < sack_cap)
+					sack_cap = b->left - s->snd_nxt;
+			}
+		}
 		size_t used = ring_used(&s->sndbuf);
 		uint32_t off = s->snd_nxt - s->snd_buf_seq;
 		size_t avail = off <= used ? used - off : 0;
 		uint32_t data_end = s->snd_buf_seq + (uint32_t)used; /* the FIN's seq */
-		uint32_t wnd = s->snd_wnd < s->cc.cwnd_bytes ? s->snd_wnd : s->cc.cwnd_bytes;
+		uint32_t cwnd = s->cc.cwnd_bytes;
+		/* RFC 3042 limited transmit: a new segment (never sent before) for each of
+		 * the first two duplicate ACKs, so that a small window still reaches three. */
+		if (!s->in_recovery && s->dupacks > 0 && s->dupacks < 3 &&
+		    s->snd_nxt == s->snd_max)
+			cwnd += s->dupacks * mss;
+		uint32_t wnd = s->snd_wnd < cwnd ? s->snd_wnd : cwnd;
 		uint32_t flight = tcp_in_flight(s);
 		uint32_t usable = wnd > flight ? wnd - flight : 0;
 		/* Never past the peer's right edge (cwnd may exceed it). */
@@ -297,6 +304,8 @@ void tcp_output(struct tcp_sock *s)
 			len = usable;
 		if (len > mss)
 			len = mss;
+		if (len > sack_cap)
+			len = sack_cap;
 		bool fin = s->shut_wr && s->snd_nxt + (uint32_t)len == data_end &&
 			   !(s->fin_sent && SEQ_GT(s->snd_nxt, data_end));
 		if (fin && s->snd_nxt == data_end + 1)

@@ -241,7 +241,10 @@ static void rexmt_expired(struct tcp_sock *s)
 	s->in_recovery = false;
 	s->dupacks = 0;
 	s->recover = s->snd_max; /* RFC 6582 §3.2 step 1 guard after a timeout */
-	s->nsacked = 0;		 /* RFC 2018 §8: forget SACK state after a timeout */
+	/* RFC 6675 §5.1: after the first timeout SACKed data is not sent again; if the
+	 * timer fires again the receiver may have reneged (RFC 2018 §8): forget it all. */
+	if (s->rexmt_shift > 1)
+		s->nsacked = 0;
 	s->rtt_timing = false;	 /* Karn */
 	s->snd_nxt = s->snd_una; /* the FIN, if sent, goes again after the data */
 	tcp_output(s);

@@ -228,9 +228,5 @@ static Suite *tcp_wire_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(tcp_wire_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_suite(tcp_wire_suite());
 }
