@@ -67,6 +67,8 @@ struct stack_config {
 	size_t tcp_rcvbuf;		   /* 262144 */
 	unsigned tcp_syncookies;	   /* 1: when the SYN queue is full; 2: never */
 	unsigned tcp_cc;		   /* enum tcp_cc_algo (tcp.h): 0 CUBIC, 1 NewReno */
+	unsigned tcp_max_orphans;	   /* 4096 connections closed by the user and still
+					    * finishing (FIN-WAIT, CLOSING, LAST-ACK) */
 };
 
 /* The defaults: design.md §2–§3 and Linux's where the design is silent. Address

@@ -114,9 +114,12 @@
 	STAT(TcpExt, TCPOFOQueue, "out-of-order segments queued")                              \
 	STAT(TcpExt, TCPOFODrop, "out-of-order segments dropped: too many holes")              \
 	STAT(TcpExt, TCPRcvQDrop, "data beyond the receive buffer (dropped)")                  \
+	STAT(TcpExt, TCPDataAfterFin, "new data after the peer's FIN (ignored)")              \
+	STAT(TcpExt, SynRecvBadAcks, "SYN-RECEIVED segments with an unacceptable ACK (RST sent)") \
 	STAT(TcpExt, TCPDataAfterClose, "data after shutdown/close of the read side (RST)")    \
 	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (RST sent)")                    \
 	STAT(TcpExt, TCPAbortOnTimeout, "connections dropped after the retransmission limit")  \
+	STAT(TcpExt, TCPAbortOnMemory, "closes reset at once: too many orphans (tcp_max_orphans)") \
 	STAT(TcpExt, TCPAbortOnUserTimeout, "connections dropped by the user timeout")         \
 	STAT(TcpExt, TCPKeepAliveProbes, "keepalive probes sent")                              \
 	STAT(TcpExt, TCPKeepAliveDrops, "connections dropped after unanswered keepalives")     \

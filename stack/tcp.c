@@ -141,6 +141,15 @@ void tcp_port_unref(struct tcp *t, uint16_t port)
 
 /* ---- state and notifications ---------------------------------------------------------- */
 
+static void orphan_uncount(struct tcp_sock *s)
+{
+	if (!s->orphan_counted)
+		return;
+	s->orphan_counted = false;
+	if (s->tcp->norphans > 0)
+		s->tcp->norphans--;
+}
+
 static bool counts_as_estab(enum tcp_state s)
 {
 	return s == TCP_STATE_ESTABLISHED || s == TCP_STATE_CLOSE_WAIT;
@@ -166,6 +175,10 @@ void tcp_set_state(struct tcp_sock *s, enum tcp_state ns)
 		STAT_INC(st, TcpEstabResets);
 	if (os == TCP_STATE_TIME_WAIT && s->tcp->ntime_wait > 0)
 		s->tcp->ntime_wait--;
+	/* An orphan stops counting against tcp_max_orphans once it is in TIME-WAIT (which
+	 * has its own bound) or gone. */
+	if (ns == TCP_STATE_TIME_WAIT || ns == TCP_STATE_CLOSED)
+		orphan_uncount(s);
 	if (ns == TCP_STATE_TIME_WAIT)
 		s->tcp->ntime_wait++;
 	s->state = ns;
@@ -383,6 +396,7 @@ static void sock_free(struct tcp_sock *s)
 	listener_remove(s);
 	if (s->state == TCP_STATE_TIME_WAIT || counts_as_estab(s->state))
 		tcp_set_state(s, TCP_STATE_CLOSED);
+	orphan_uncount(s);
 	if (s->bound)
 		tcp_port_unref(t, s->lport);
 	if (s->all_prev)
@@ -456,6 +470,7 @@ int tcp_init(struct stack *st)
 	t->fin_timeout_ms = or_default(c->tcp_fin_timeout_ms, 60000);
 	t->delack_ms = or_default(c->tcp_delack_ms, 40);
 	t->max_time_wait = or_default(c->tcp_max_time_wait, 16384);
+	t->max_orphans = or_default(c->tcp_max_orphans, 4096);
 	t->syn_backlog = or_default(c->tcp_syn_backlog, 256);
 	t->max_backlog = or_default(c->tcp_max_backlog, 4096);
 	t->syn_retries = or_default(c->tcp_syn_retries, 6);
@@ -820,6 +835,28 @@ static void close_listener(struct tcp_sock *ls)
 	}
 }
 
+/* tcp_close() left s finishing its close alone (FIN-WAIT-1/2, CLOSING, LAST-ACK, or
+ * SYN-RECEIVED of a simultaneous open). Such orphans hold buffers and timers for a peer
+ * that may never answer, so their number is bounded: past tcp_max_orphans the connection
+ * is reset at once (Linux tcp_close -> tcp_check_oom, TCPAbortOnMemory). */
+static void close_orphan(struct tcp_sock *s)
+{
+	struct tcp *t = s->tcp;
+	if (s->released || s->state == TCP_STATE_CLOSED || s->state == TCP_STATE_TIME_WAIT)
+		return;
+	if (t->norphans >= t->max_orphans) {
+		STAT_INC(s->st, TcpExtTCPAbortOnMemory);
+		tcp_send_rst(s);
+		tcp_drop(s, 0);
+		return;
+	}
+	s->orphan_counted = true;
+	t->norphans++;
+	/* An orphan in FIN-WAIT-2 does not wait forever (Linux tcp_fin_timeout). */
+	if (s->state == TCP_STATE_FIN_WAIT_2)
+		tcp_timer_set(s, TCP_T_2MSL, tcp_now(s) + (uint64_t)t->fin_timeout_ms * NS_PER_MS);
+}
+
 void tcp_close(struct tcp_sock *s)
 {
 	struct tcp *t = s->tcp;
@@ -853,10 +890,7 @@ void tcp_close(struct tcp_sock *s)
 		}
 		if (!s->shut_wr)
 			queue_fin(s);
-		/* An orphan in FIN-WAIT-2 does not wait forever (Linux tcp_fin_timeout). */
-		if (s->state == TCP_STATE_FIN_WAIT_2)
-			tcp_timer_set(s, TCP_T_2MSL,
-				      tcp_now(s) + (uint64_t)t->fin_timeout_ms * NS_PER_MS);
+		close_orphan(s);
 		break;
 	}
 	tcp_leave(t);

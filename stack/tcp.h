@@ -56,9 +56,13 @@ struct tcp_sock_ops {
 	void (*readable)(struct tcp_sock *s, void *user);
 	/* Send buffer space was freed after tcp_send() had come up short. */
 	void (*writable)(struct tcp_sock *s, void *user);
-	/* The connection is over. err 0: an orderly close, both FINs acknowledged (or the
-	 * connection entered TIME-WAIT); otherwise ECONNREFUSED, ECONNRESET, ETIMEDOUT
-	 * (retransmissions, user timeout or keepalive), EHOSTUNREACH, ENETUNREACH, EPIPE. */
+	/* The connection is over; called once. err 0: an orderly close, both FINs
+	 * acknowledged (or the connection entered TIME-WAIT), or a RST in CLOSING, LAST-ACK
+	 * or TIME-WAIT (RFC 9293 §3.10.7.4: no user signal). Otherwise ECONNREFUSED (RST in
+	 * SYN-SENT), ECONNRESET (RST in ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT), ETIMEDOUT
+	 * (retransmissions, user timeout or keepalive; the last ICMP soft error such as
+	 * EHOSTUNREACH instead when there was one), EHOSTUNREACH/ENETUNREACH (ICMP
+	 * unreachable in SYN-SENT). See docs/tcp.md §2. */
 	void (*closed)(struct tcp_sock *s, void *user, int err);
 };
 

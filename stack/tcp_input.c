@@ -14,7 +14,8 @@ struct seg {
 	uint32_t seq;
 	uint8_t flags;
 	const uint8_t *data;
-	uint32_t len; /* data bytes */
+	uint32_t len;  /* data bytes */
+	bool syn_wnd;  /* the SYN bit was stripped: the window field is unscaled */
 };
 
 static void tcp_conn_input(struct tcp_sock *s, struct seg *g);
@@ -40,6 +41,14 @@ static void challenge_ack(struct tcp_sock *s)
 	t->chack_count++;
 	STAT_INC(s->st, TcpExtTCPChallengeACK);
 	tcp_send_ack(s);
+}
+
+/* The peer's window from a segment: RFC 7323 §2.2-2.3, never scaled when SYN is set. */
+static uint32_t seg_window(const struct tcp_sock *s, const struct seg *g)
+{
+	if ((g->flags & TCP_SYN) || g->syn_wnd)
+		return g->h.wnd;
+	return (uint32_t)g->h.wnd << s->snd_ws;
 }
 
 /* ---- options at connection setup ----------------------------------------------------- */
@@ -367,6 +376,68 @@ static struct tcp_sock *new_child(struct tcp_sock *ls, const struct seg *g)
 	return c;
 }
 
+/* The ACK that completes a handshake whose SYN-ACK was a SYN cookie (RFC 4987 §3.6): the
+ * connection is rebuilt from the cookie (MSS) and the timestamp echo (window scale, SACK),
+ * straight into ESTABLISHED. */
+static void cookie_ack_input(struct tcp_sock *ls, struct seg *g, uint16_t mss)
+{
+	struct stack *st = ls->st;
+	uint64_t now = st->now_ns;
+	if (ls->acc_len >= ls->backlog) {
+		STAT_INC(st, TcpExtListenOverflows);
+		return;
+	}
+	struct tcp_sock *c = new_child(ls, g);
+	if (c && tcp_sock_init_buffers(c) < 0) {
+		tcp_sock_release(c);
+		c = NULL;
+	}
+	if (!c) {
+		STAT_INC(st, TcpExtListenDrops);
+		return;
+	}
+	STAT_INC(st, TcpExtSyncookiesRecv);
+	STAT_INC(st, TcpPassiveOpens);
+	c->iss = g->h.ack - 1;
+	c->irs = g->seq - 1;
+	c->rcv_nxt = g->seq;
+	c->rcv_adv = c->rcv_nxt + (uint32_t)(ls->rcvbuf_size > TCP_MAX_WIN ?
+					     TCP_MAX_WIN : ls->rcvbuf_size);
+	c->snd_una = c->snd_nxt = c->snd_max = g->h.ack;
+	c->snd_buf_seq = g->h.ack;
+	struct tcp_opts o = { .has_mss = true, .mss = mss };
+	if (g->h.opts.has_ts) {
+		struct tcp_syncookie_opts co;
+		tcp_syncookie_tsecr_decode(g->h.opts.tsecr, &co);
+		c->ts_ok = true;
+		c->ts_recent = g->h.opts.tsval;
+		c->ts_recent_ns = now;
+		c->sack_ok = co.sack_ok;
+		if (co.wscale_ok) {
+			c->ws_ok = true;
+			c->snd_ws = co.wscale;
+		} else {
+			c->rcv_ws = 0;
+		}
+	} else {
+		c->rcv_ws = 0;
+	}
+	set_send_mss(c, &o);
+	c->snd_wnd = (uint32_t)g->h.wnd << c->snd_ws;
+	c->max_sndwnd = c->snd_wnd;
+	c->snd_wl1 = g->seq;
+	c->snd_wl2 = g->h.ack;
+	start_cc(c);
+	tcp_hash_insert(c);
+	c->state = TCP_STATE_SYN_RECEIVED;
+	ls->syn_len++; /* tcp_child_established takes it back */
+	tcp_set_state(c, TCP_STATE_ESTABLISHED);
+	tcp_child_established(c);
+	/* Data or FIN in the ACK: processed as on an open connection. */
+	if (!c->released && (g->len > 0 || (g->flags & TCP_FIN)))
+		tcp_conn_input(c, g);
+}
+
 static void listen_input(struct tcp_sock *ls, struct seg *g)
 {
 	struct tcp *t = ls->tcp;
@@ -385,63 +456,12 @@ static void listen_input(struct tcp_sock *ls, struct seg *g)
 						     p->h.src, g->h.sport, g->seq - 1,
 						     g->h.ack - 1, now, &mss);
 			if (ok == 0) {
-				if (ls->acc_len >= ls->backlog) {
-					STAT_INC(st, TcpExtListenOverflows);
-					return;
-				}
-				struct tcp_sock *c = new_child(ls, g);
-				if (c && tcp_sock_init_buffers(c) < 0) {
-					tcp_sock_release(c);
-					c = NULL;
-				}
-				if (!c) {
-					STAT_INC(st, TcpExtListenDrops);
-					return;
-				}
-				STAT_INC(st, TcpExtSyncookiesRecv);
-				STAT_INC(st, TcpPassiveOpens);
-				c->iss = g->h.ack - 1;
-				c->irs = g->seq - 1;
-				c->rcv_nxt = g->seq;
-				c->rcv_adv = c->rcv_nxt + (uint32_t)(ls->rcvbuf_size > TCP_MAX_WIN ?
-								     TCP_MAX_WIN : ls->rcvbuf_size);
-				c->snd_una = c->snd_nxt = c->snd_max = g->h.ack;
-				c->snd_buf_seq = g->h.ack;
-				struct tcp_opts o = { .has_mss = true, .mss = mss };
-				if (g->h.opts.has_ts) {
-					struct tcp_syncookie_opts co;
-					tcp_syncookie_tsecr_decode(g->h.opts.tsecr, &co);
-					c->ts_ok = true;
-					c->ts_recent = g->h.opts.tsval;
-					c->ts_recent_ns = now;
-					c->sack_ok = co.sack_ok;
-					if (co.wscale_ok) {
-						c->ws_ok = true;
-						c->snd_ws = co.wscale;
-					} else {
-						c->rcv_ws = 0;
-					}
-				} else {
-					c->rcv_ws = 0;
-				}
-				set_send_mss(c, &o);
-				c->snd_wnd = (uint32_t)g->h.wnd << c->snd_ws;
-				c->max_sndwnd = c->snd_wnd;
-				c->snd_wl1 = g->seq;
-				c->snd_wl2 = g->h.ack;
-				start_cc(c);
-				tcp_hash_insert(c);
-				c->state = TCP_STATE_SYN_RECEIVED;
-				ls->syn_len++; /* tcp_child_established takes it back */
-				tcp_set_state(c, TCP_STATE_ESTABLISHED);
-				tcp_child_established(c);
-				/* Data or FIN in the ACK: processed as on an open connection. */
-				if (!c->released && (g->len > 0 || (g->flags & TCP_FIN)))
-					tcp_conn_input(c, g);
+				cookie_ack_input(ls, g, mss);
 				return;
 			}
 			STAT_INC(st, TcpExtSyncookiesFailed);
 		}
+		/* RFC 9293 §3.10.7.2: an ACK in LISTEN gets <SEQ=SEG.ACK><CTL=RST>. */
 		tcp_send_reset_reply(t, p, &g->h, seg_len(g));
 		return;
 	}
@@ -494,13 +514,25 @@ static void listen_input(struct tcp_sock *ls, struct seg *g)
 
 /* ---- SYN-SENT ------------------------------------------------------------------------ */
 
+/* The handshake is over (SYN-SENT or SYN-RECEIVED -> ESTABLISHED). */
 static void connected(struct tcp_sock *s)
 {
+	bool syn_lost = s->rexmt_shift > 0; /* our SYN or SYN-ACK was retransmitted */
 	tcp_set_state(s, TCP_STATE_ESTABLISHED);
 	tcp_timer_stop(s, TCP_T_REXMT);
 	s->rexmt_shift = 0;
 	s->last_rcv_ns = tcp_now(s);
 	start_cc(s);
+	if (syn_lost) {
+		/* RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one
+		 * segment. */
+		s->cc.cwnd_bytes = smss(s);
+		/* RFC 6298 §5.7: and data starts with an RTO of 3 s, unless the handshake
+		 * still gave a valid RTT sample (a timestamp echo is unambiguous, RFC 7323
+		 * §4; Karn's rule leaves none otherwise), as Linux's tcp_init_transfer. */
+		if (s->srtt_us == 0 && s->rto_ms < TCP_RTO_SYN_FALLBACK_MS)
+			s->rto_ms = TCP_RTO_SYN_FALLBACK_MS;
+	}
 	tcp_rearm_keepalive(s);
 	if (s->shut_wr)
 		tcp_set_state(s, TCP_STATE_FIN_WAIT_1);
@@ -534,6 +566,12 @@ static void syn_sent_input(struct tcp_sock *s, struct seg *g)
 	}
 	s->irs = g->seq;
 	s->rcv_nxt = g->seq + 1;
+	/* Our SYN offered its (unscaled) window from the peer's ISN + 1, which we only learn
+	 * now: without this right edge, text or a FIN on the SYN-ACK would be out of window
+	 * (RFC 9293 §3.10.7.3: such text is processed from the sixth step on). */
+	s->rcv_adv = s->rcv_nxt;
+	uint32_t syn_wnd = tcp_rcv_window(s);
+	s->rcv_adv += syn_wnd > TCP_MAX_WIN ? TCP_MAX_WIN : syn_wnd;
 	negotiate(s, g);
 	if (ack_ok) {
 		rtt_on_ack(s, g, ack);
@@ -554,6 +592,7 @@ static void syn_sent_input(struct tcp_sock *s, struct seg *g)
 		if (g->len > 0 || (g->flags & TCP_FIN)) {
 			g->seq++;
 			g->flags &= (uint8_t)~TCP_SYN;
+			g->syn_wnd = true;
 			tcp_conn_input(s, g);
 			return;
 		}
@@ -680,19 +719,18 @@ static bool receive_data(struct tcp_sock *s, struct seg *g)
 	return took > 0;
 }
 
-static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
+/* RFC 7323 §5.3 R1 (PAWS), then the SYN bit (RFC 5961 §4). Returns false when the
+ * segment was consumed here. */
+static bool conn_check_paws_syn(struct tcp_sock *s, struct seg *g)
 {
 	struct stack *st = s->st;
-	uint64_t now = tcp_now(s);
 	const struct tcp_opts *o = &g->h.opts;
-	bool readable = false;
 
-	/* RFC 7323 §5.3 R1: PAWS. */
 	if (s->ts_ok && o->has_ts && !(g->flags & TCP_RST) && SEQ_LT(o->tsval, s->ts_recent) &&
-	    now - s->ts_recent_ns < TCP_PAWS_24DAYS_NS) {
+	    tcp_now(s) - s->ts_recent_ns < TCP_PAWS_24DAYS_NS) {
 		STAT_INC(st, TcpExtPAWSEstab);
 		tcp_send_ack(s);
-		return;
+		return false;
 	}
 
 	/* Simultaneous open: the peer's SYN,ACK answering our SYN completes SYN-RECEIVED
@@ -701,45 +739,55 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 	    (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == (TCP_SYN | TCP_ACK) && g->seq == s->irs &&
 	    SEQ_LT(s->snd_una, g->h.ack) && SEQ_LEQ(g->h.ack, s->snd_max)) {
 		g->flags &= (uint8_t)~TCP_SYN;
+		g->syn_wnd = true;
 		g->seq++;
 	}
 
-	/* RFC 5961 §4 / RFC 9293: a SYN in a synchronized state. */
+	/* RFC 5961 §4 / RFC 9293 §3.10.7.4 fourth: a SYN in a synchronized state. */
 	if (g->flags & TCP_SYN) {
 		if (s->state == TCP_STATE_SYN_RECEIVED && g->seq == s->irs &&
 		    !(g->flags & TCP_ACK)) {
 			/* Our SYN-ACK was lost: send it again. */
 			tcp_send_segment(s, s->iss, 0, TCP_SYN | TCP_ACK);
-			return;
+			return false;
 		}
 		if (!(g->flags & TCP_RST)) {
 			STAT_INC(st, TcpExtTCPSYNChallenge);
 			challenge_ack(s);
-			return;
+			return false;
 		}
 	}
+	return true;
+}
 
-	/* RFC 9293 §3.10.7.4 first: sequence number acceptability. */
-	uint32_t wnd = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-	if (s->state == TCP_STATE_SYN_RECEIVED && wnd == 0)
-		wnd = tcp_rcv_window(s);
-	if (!acceptable(s, g->seq, seg_len(g), wnd)) {
+/* RFC 9293 §3.10.7.4 first (sequence number acceptability) and second (RST, with
+ * RFC 5961 §3). *wnd gets the receive window the segment was judged against. Returns
+ * false when the segment was consumed here. */
+static bool conn_check_seq_rst(struct tcp_sock *s, struct seg *g, uint32_t *wnd)
+{
+	struct stack *st = s->st;
+	uint64_t now = tcp_now(s);
+
+	uint32_t w = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	if (s->state == TCP_STATE_SYN_RECEIVED && w == 0)
+		w = tcp_rcv_window(s);
+	*wnd = w;
+	if (!acceptable(s, g->seq, seg_len(g), w)) {
 		if (s->state == TCP_STATE_TIME_WAIT && (g->flags & TCP_FIN) &&
 		    !(g->flags & TCP_RST)) {
-			/* RFC 9293: the peer's FIN again (our ACK was lost): ACK it and
-			 * restart the 2MSL timer. */
+			/* RFC 9293 §3.10.7.4 eighth, TIME-WAIT: the peer's FIN again (our ACK
+			 * was lost): ACK it and restart the 2MSL timer. */
 			tcp_send_ack(s);
 			tcp_timer_set(s, TCP_T_2MSL,
 				      now + (uint64_t)s->tcp->time_wait_ms * NS_PER_MS);
-			return;
+			return false;
 		}
 		STAT_INC(st, TcpExtOutOfWindow);
 		if (!(g->flags & TCP_RST)) {
 			s->ack_now = true;
 			tcp_send_ack(s);
 		}
-		/* An ACK on an out-of-window probe still proves the peer is alive. */
-		return;
+		return false;
 	}
 	s->last_rcv_ns = now;
 	if (s->keep_probes) {
@@ -755,17 +803,15 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 			STAT_INC(st, TcpExtTCPRstInWindow);
 			challenge_ack(s);
 		}
-		return;
+		return false;
 	}
+	return true;
+}
 
-	/* RFC 7323 §4.3: TS.Recent from a segment that covers Last.ACK.sent. */
-	if (s->ts_ok && o->has_ts && SEQ_LEQ(g->seq, s->last_ack_sent) &&
-	    SEQ_GEQ(o->tsval, s->ts_recent)) {
-		s->ts_recent = o->tsval;
-		s->ts_recent_ns = now;
-	}
-
-	/* Trim what we already have (front) and what is beyond the window (back). */
+/* RFC 9293 §3.3.2 / §3.10.7.4: trims what we already have (front) and what is beyond
+ * the window (back), so that the segment starts at or after RCV.NXT. */
+static void conn_trim(struct tcp_sock *s, struct seg *g, uint32_t wnd)
+{
 	if (SEQ_LT(g->seq, s->rcv_nxt)) {
 		uint32_t dup = s->rcv_nxt - g->seq;
 		if (dup > g->len) {
@@ -794,79 +840,102 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 		g->flags &= (uint8_t)~TCP_FIN;
 		s->ack_now = true;
 	}
+}
 
-	if (!(g->flags & TCP_ACK)) {
-		STAT_INC(st, TcpExtTCPNoAckDrops);
-		return;
+/* RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: an ACK of our SYN completes the handshake.
+ * Returns false when processing stops (overflow, reset, or the user closed). */
+static bool synrcvd_ack(struct tcp_sock *s, struct seg *g, uint32_t ack)
+{
+	struct stack *st = s->st;
+
+	if (!(SEQ_LT(s->snd_una, ack) && SEQ_LEQ(ack, s->snd_max))) {
+		/* RFC 9293 §3.10.7.4 fifth: <SEQ=SEG.ACK><CTL=RST>. */
+		STAT_INC(st, TcpExtSynRecvBadAcks);
+		tcp_send_reset_reply(s->tcp, g->p, &g->h, seg_len(g));
+		return false;
 	}
+	struct tcp_sock *ls = s->parent;
+	if (ls && ls->acc_len >= ls->backlog) {
+		/* Stay half-open; the peer's retransmission may find room. */
+		STAT_INC(st, TcpExtListenOverflows);
+		return false;
+	}
+	if (tcp_sock_init_buffers(s) < 0) {
+		STAT_INC(st, TcpExtListenDrops);
+		tcp_send_rst(s);
+		tcp_drop(s, ENOMEM);
+		return false;
+	}
+	rtt_on_ack(s, g, ack);
+	s->snd_una = ack;
+	s->snd_wnd = seg_window(s, g);
+	s->max_sndwnd = s->snd_wnd;
+	s->snd_wl1 = g->seq;
+	s->snd_wl2 = ack;
+	bool was_active = !s->passive;
+	connected(s);
+	/* Callbacks: the user may close or abort from them. */
+	if (ls)
+		tcp_child_established(s);
+	else if (was_active && s->ops && s->ops->connected && !s->orphan)
+		s->ops->connected(s, s->user);
+	return !s->released && s->state != TCP_STATE_CLOSED;
+}
+
+/* RFC 9293 §3.10.7.4 fifth: the ACK field in the synchronized states (RFC 5961 §5 range
+ * check, new data acknowledged, duplicate ACKs, the send window, and the FIN-WAIT-1,
+ * CLOSING, LAST-ACK and TIME-WAIT transitions). *freed: send buffer space was released.
+ * Returns false when processing stops. */
+static bool conn_ack(struct tcp_sock *s, struct seg *g, uint32_t seg_seq, bool *freed)
+{
+	struct stack *st = s->st;
+	const struct tcp_opts *o = &g->h.opts;
+	uint64_t now = tcp_now(s);
 	uint32_t ack = g->h.ack;
 
-	if (s->state == TCP_STATE_SYN_RECEIVED) {
-		if (SEQ_LT(s->snd_una, ack) && SEQ_LEQ(ack, s->snd_max)) {
-			struct tcp_sock *ls = s->parent;
-			if (ls && ls->acc_len >= ls->backlog) {
-				/* Stay half-open; the peer's retransmission may find room. */
-				STAT_INC(st, TcpExtListenOverflows);
-				return;
-			}
-			if (tcp_sock_init_buffers(s) < 0) {
-				STAT_INC(st, TcpExtListenDrops);
-				tcp_send_rst(s);
-				tcp_drop(s, ENOMEM);
-				return;
-			}
-			rtt_on_ack(s, g, ack);
-			s->snd_una = ack;
-			s->snd_wnd = (uint32_t)g->h.wnd << s->snd_ws;
-			s->max_sndwnd = s->snd_wnd;
-			s->snd_wl1 = g->seq;
-			s->snd_wl2 = ack;
-			bool was_active = !s->passive;
-			connected(s);
-			if (ls)
-				tcp_child_established(s);
-			else if (was_active && s->ops && s->ops->connected && !s->orphan)
-				s->ops->connected(s, s->user);
-			if (s->released || s->state == TCP_STATE_CLOSED)
-				return;
-		} else {
-			tcp_send_reset_reply(s->tcp, g->p, &g->h, seg_len(g));
-			return;
-		}
-	}
-
-	/* RFC 5961 §5: ACKs outside [SND.UNA - MAX.SND.WND, SND.NXT] are answered and dropped. */
+	/* RFC 5961 §5: ACKs outside [SND.UNA - MAX.SND.WND, SND.NXT] are answered and
+	 * dropped. SND.NXT here is the highest sent (snd_max): after an RTO rewinds snd_nxt,
+	 * ACKs for data sent before are still valid. */
 	if (SEQ_GT(ack, s->snd_max)) {
 		STAT_INC(st, TcpExtTCPAckTooNew);
 		challenge_ack(s);
-		return;
+		return false;
 	}
 	if (SEQ_LT(ack, s->snd_una - s->max_sndwnd)) {
 		STAT_INC(st, TcpExtTCPAckTooOld);
 		challenge_ack(s);
-		return;
+		return false;
 	}
 
-	uint32_t seg_wnd = (uint32_t)g->h.wnd << s->snd_ws;
-	bool freed = false;
+	/* RFC 7323 §4.3: TS.Recent from a segment that covers Last.ACK.sent, and only once
+	 * its ACK passed the checks above (as Linux since 2013): a blind in-window segment
+	 * with a bogus ACK must not move TS.Recent, or PAWS would drop the real peer. */
+	if (s->ts_ok && o->has_ts && SEQ_LEQ(seg_seq, s->last_ack_sent) &&
+	    SEQ_GEQ(o->tsval, s->ts_recent)) {
+		s->ts_recent = o->tsval;
+		s->ts_recent_ns = now;
+	}
+
+	uint32_t seg_wnd = seg_window(s, g);
 	if (s->sack_ok)
 		for (unsigned i = 0; i < o->nsack; i++)
 			sb_add(s, o->sack[i].left, o->sack[i].right);
 	if (SEQ_GT(ack, s->snd_una)) {
 		size_t before = ring_free(&s->sndbuf);
 		new_ack(s, g, ack);
-		freed = ring_free(&s->sndbuf) > before;
+		*freed = ring_free(&s->sndbuf) > before;
 	} else if (ack == s->snd_una && g->len == 0 && !(g->flags & (TCP_SYN | TCP_FIN)) &&
 		   s->snd_una != s->snd_max && seg_wnd == s->snd_wnd) {
 		/* RFC 5681 §2: a duplicate acknowledgment. */
 		dup_ack(s);
 	} else if (ack == s->snd_una && s->snd_una != s->snd_max && o->nsack > 0) {
-		dup_ack(s);
+		dup_ack(s); /* RFC 6675 §5: an ACK with SACK information counts too */
 	}
 
-	/* Window update (RFC 9293 §3.10.7.4 fifth, ESTABLISHED). */
-	if (SEQ_LT(s->snd_wl1, g->seq) ||
-	    (s->snd_wl1 == g->seq && SEQ_LEQ(s->snd_wl2, ack))) {
+	/* Window update: only from an ACK with SND.UNA =< SEG.ACK; an older one would place
+	 * the window's left edge too low. SND.WL1/WL2 keep old segments out. */
+	if (SEQ_GEQ(ack, s->snd_una) &&
+	    (SEQ_LT(s->snd_wl1, g->seq) || (s->snd_wl1 == g->seq && SEQ_LEQ(s->snd_wl2, ack)))) {
 		bool opened = s->snd_wnd == 0 && seg_wnd > 0;
 		s->snd_wnd = seg_wnd;
 		s->snd_wl1 = g->seq;
@@ -892,13 +961,13 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 	case TCP_STATE_CLOSING:
 		if (fin_acked) {
 			tcp_enter_time_wait(s);
-			return;
+			return false;
 		}
 		break;
 	case TCP_STATE_LAST_ACK:
 		if (fin_acked) {
 			tcp_drop(s, 0);
-			return;
+			return false;
 		}
 		break;
 	case TCP_STATE_TIME_WAIT:
@@ -910,12 +979,19 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 		} else if (s->ack_now) {
 			tcp_send_ack(s);
 		}
-		return;
+		return false;
 	default:
 		break;
 	}
+	return true;
+}
 
-	/* Text (seventh). */
+/* RFC 9293 §3.10.7.4 seventh (text) and eighth (FIN). Returns true when the user has
+ * something new to read (data or EOF); false too when the connection was dropped. */
+static bool conn_text_fin(struct tcp_sock *s, struct seg *g)
+{
+	bool readable = false;
+
 	if (g->len > 0) {
 		switch (s->state) {
 		case TCP_STATE_ESTABLISHED:
@@ -923,25 +999,28 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 		case TCP_STATE_FIN_WAIT_2:
 			if (s->orphan) {
 				/* Nobody will read it: tell the peer (Linux TCPAbortOnData). */
-				STAT_INC(st, TcpExtTCPDataAfterClose);
+				STAT_INC(s->st, TcpExtTCPDataAfterClose);
 				tcp_send_rst(s);
 				tcp_drop(s, 0);
-				return;
+				return false;
 			}
 			readable |= receive_data(s, g);
 			break;
 		default:
-			break; /* after the peer's FIN: nothing more can be new */
+			/* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: after the peer's FIN
+			 * nothing can be new (RFC 9293 §3.10.7.4 seventh: "ignore"). */
+			STAT_INC(s->st, TcpExtTCPDataAfterFin);
+			break;
 		}
 	}
 
-	/* FIN (eighth). */
 	if (g->flags & TCP_FIN) {
 		uint32_t fin_seq = g->seq + g->len;
 		if (fin_seq == s->rcv_nxt && !s->fin_rcvd) {
 			process_fin(s);
 			readable = true;
 		} else if (SEQ_GT(fin_seq, s->rcv_nxt)) {
+			/* Beyond a hole: taken once the data before it arrives. */
 			s->ooo_fin = true;
 			s->ooo_fin_seq = fin_seq;
 		}
@@ -951,12 +1030,41 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 		process_fin(s);
 		readable = true;
 	}
+	return readable;
+}
+
+/* Segment arrival in SYN-RECEIVED and the synchronized states (RFC 9293 §3.10.7.4), in
+ * the RFC's order of checks. */
+static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
+{
+	struct stack *st = s->st;
+	uint32_t wnd;
+
+	if (!conn_check_paws_syn(s, g) || !conn_check_seq_rst(s, g, &wnd))
+		return;
+	/* RFC 7323 §4.3 (TS.Recent) waits for the ACK check: see conn_ack(). */
+	uint32_t seq_before_trim = g->seq;
+	conn_trim(s, g, wnd);
+
+	/* Fifth: "if the ACK bit is off, drop the segment and return". */
+	if (!(g->flags & TCP_ACK)) {
+		STAT_INC(st, TcpExtTCPNoAckDrops);
+		return;
+	}
+	if (s->state == TCP_STATE_SYN_RECEIVED && !synrcvd_ack(s, g, g->h.ack))
+		return;
+	bool freed = false;
+	if (!conn_ack(s, g, seq_before_trim, &freed))
+		return;
+
+	bool readable = conn_text_fin(s, g);
 	if (s->released || s->state == TCP_STATE_CLOSED)
 		return;
 
 	tcp_output(s);
 	if (s->ack_now && s->state != TCP_STATE_CLOSED)
 		tcp_send_ack(s);
+	/* Callbacks last, when the connection is consistent: they may call back in. */
 	if (readable)
 		tcp_notify_readable(s);
 	if (freed && !s->released)
@@ -1041,8 +1149,10 @@ void tcp_icmp_error(void *ctx, const struct icmp_err *e)
 	struct tcp *t = ctx;
 	struct stack *st = t->st;
 
-	if (e->l4_len < 8)
+	if (e->l4_len < 8) {
+		STAT_INC(st, TcpExtTCPIcmpIgnored); /* RFC 792: 8 bytes are quoted */
 		return;
+	}
 	uint16_t sport = (uint16_t)((e->l4[0] << 8) | e->l4[1]);
 	uint16_t dport = (uint16_t)((e->l4[2] << 8) | e->l4[3]);
 	uint32_t seq = ((uint32_t)e->l4[4] << 24) | ((uint32_t)e->l4[5] << 16) |
@@ -1050,9 +1160,10 @@ void tcp_icmp_error(void *ctx, const struct icmp_err *e)
 
 	tcp_enter(t);
 	struct tcp_sock *s = tcp_lookup(t, e->ih.src, sport, e->ih.dst, dport);
-	/* RFC 5927 §4.1: the quoted SEQ must be in flight, or it is a blind attack. */
+	/* RFC 5927 §4.1: the quoted SEQ must be in flight, SND.UNA =< SEQ < SND.NXT (the
+	 * highest sent), or it is a blind attack. */
 	if (!s || s->state == TCP_STATE_TIME_WAIT || SEQ_LT(seq, s->snd_una) ||
-	    SEQ_GT(seq, s->snd_max)) {
+	    SEQ_GEQ(seq, s->snd_max)) {
 		STAT_INC(st, TcpExtTCPIcmpIgnored);
 		tcp_leave(t);
 		return;

@@ -242,6 +242,27 @@ static void send_syn(struct tcp_sock *s)
 	}
 }
 
+/* Data waiting, nothing in flight, and the peer's window closed (or too small for SWS
+ * avoidance to send): the persist timer probes or forces a segment (RFC 9293 §3.8.6.1,
+ * RFC 1122 §4.2.3.4's override timeout). Otherwise it is off. */
+static void update_persist(struct tcp_sock *s)
+{
+	size_t used = ring_used(&s->sndbuf);
+	uint32_t off = s->snd_nxt - s->snd_buf_seq;
+	bool waiting = off < used || (s->shut_wr && !s->fin_sent);
+	if (waiting && s->snd_una == s->snd_max) {
+		if (!s->timer[TCP_T_PERSIST]) {
+			uint64_t ms = s->rto_ms;
+			if (ms < TCP_PERSIST_MIN_MS)
+				ms = TCP_PERSIST_MIN_MS;
+			tcp_timer_set(s, TCP_T_PERSIST, tcp_now(s) + ms * NS_PER_MS);
+		}
+	} else if (s->timer[TCP_T_PERSIST]) {
+		tcp_timer_stop(s, TCP_T_PERSIST);
+		s->persist_shift = 0;
+	}
+}
+
 void tcp_output(struct tcp_sock *s)
 {
 	switch (s->state) {
@@ -348,24 +369,7 @@ void tcp_output(struct tcp_sock *s)
 			break;
 	}
 
-	/* Data waiting, nothing in flight, and the peer's window closed (or too small for
-	 * SWS avoidance to send): the persist timer probes or forces a segment
-	 * (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.4's override timeout). */
-	size_t used = ring_used(&s->sndbuf);
-	uint32_t off = s->snd_nxt - s->snd_buf_seq;
-	bool waiting = off < used || (s->shut_wr && !s->fin_sent);
-	if (waiting && s->snd_una == s->snd_max) {
-		if (!s->timer[TCP_T_PERSIST]) {
-			uint64_t ms = s->rto_ms;
-			if (ms < TCP_PERSIST_MIN_MS)
-				ms = TCP_PERSIST_MIN_MS;
-			tcp_timer_set(s, TCP_T_PERSIST, tcp_now(s) + ms * NS_PER_MS);
-		}
-	} else if (s->timer[TCP_T_PERSIST]) {
-		tcp_timer_stop(s, TCP_T_PERSIST);
-		s->persist_shift = 0;
-	}
-
+	update_persist(s);
 	if (!sent && s->ack_now)
 		tcp_send_ack(s);
 }

@@ -137,10 +137,12 @@ void tcp_rtt_sample(struct tcp_sock *s, uint32_t rtt_us)
 		s->srtt_us = rtt_us;
 		s->rttvar_us = rtt_us / 2;
 	} else {
-		/* §2.3, alpha 1/8, beta 1/4. */
-		uint32_t delta = s->srtt_us > rtt_us ? s->srtt_us - rtt_us : rtt_us - s->srtt_us;
-		s->rttvar_us = (3 * s->rttvar_us + delta) / 4;
-		s->srtt_us = (7 * s->srtt_us + rtt_us) / 8;
+		/* §2.3, alpha 1/8, beta 1/4; in 64 bits: 7 * SRTT wraps 32 bits above ~10
+		 * minutes, which a peer's TSecr can claim. The results fit in 32 bits again. */
+		uint64_t srtt = s->srtt_us, var = s->rttvar_us;
+		uint64_t delta = srtt > rtt_us ? srtt - rtt_us : rtt_us - srtt;
+		s->rttvar_us = (uint32_t)((3 * var + delta) / 4);
+		s->srtt_us = (uint32_t)((7 * srtt + rtt_us) / 8);
 	}
 	/* RTO = SRTT + max(G, 4 * RTTVAR), G = 1 ms (our clock granularity). */
 	uint64_t var = 4ull * s->rttvar_us;
@@ -212,8 +214,8 @@ static void rexmt_expired(struct tcp_sock *s)
 		}
 		s->rexmt_shift++;
 		s->rtt_timing = false;
-		/* RFC 6298 §5.7: after a lost SYN the RTO for data starts at 3 s; we keep
-		 * backing off from the configured initial RTO instead (as Linux). */
+		/* Backed off from the initial RTO (§5.5); RFC 6298 §5.7's 3 s for the data
+		 * that follows is set when the handshake completes (tcp_input.c connected). */
 		tcp_send_segment(s, s->iss, 0,
 				 s->state == TCP_STATE_SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK);
 		tcp_rearm_rexmt(s);

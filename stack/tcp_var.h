@@ -37,6 +37,7 @@
 #define TCP_PAWS_24DAYS_NS (24ull * 86400 * 1000000000ull) /* RFC 7323 §5.5 */
 #define TCP_TS_HZ 1000		/* timestamp clock: 1 ms (RFC 7323 §5.4: 1 ms..1 s) */
 #define TCP_MSL_SYNRECV_TIMEOUT_MS 75000
+#define TCP_RTO_SYN_FALLBACK_MS 3000 /* RFC 6298 §5.7 */
 #define TCP_EPHEMERAL_MIN 32768
 #define TCP_EPHEMERAL_MAX 60999
 #define TCP_HASH_BITS 12
@@ -76,6 +77,7 @@ struct tcp_sock {
 	bool closed_told;  /* ops->closed called */
 	bool passive;	   /* opened by a listener (SYN-RECEIVED returns to LISTEN on RST) */
 	bool released;	   /* out of every table, waiting to be freed */
+	bool orphan_counted; /* in tcp.norphans: closed by the user, still closing */
 	int err;	   /* positive errno reported to the user; 0 none */
 	int soft_err;	   /* last ICMP soft error, reported on timeout instead of ETIMEDOUT */
 	const struct tcp_cc_ops *cc_ops;
@@ -163,6 +165,7 @@ struct tcp {
 	uint32_t *port_refs; /* 65536 counters of sockets bound to each port */
 	uint16_t next_ephemeral;
 	unsigned nsocks, ntime_wait;
+	unsigned norphans; /* orphans still closing (not TIME-WAIT), tcp_sock.orphan_counted */
 
 	/* Timer heap: a binary min-heap of sockets keyed by deadline. */
 	struct tcp_sock **heap;
@@ -183,7 +186,7 @@ struct tcp {
 	/* Config with defaults filled in */
 	uint32_t rto_initial_ms, rto_min_ms, rto_max_ms;
 	uint32_t time_wait_ms, fin_timeout_ms, delack_ms;
-	unsigned max_time_wait, syn_backlog, max_backlog;
+	unsigned max_time_wait, max_orphans, syn_backlog, max_backlog;
 	unsigned syn_retries, synack_retries, retries2;
 	unsigned chack_limit;
 	size_t sndbuf, rcvbuf;

@@ -1491,6 +1491,296 @@ START_TEST(timer_heap_matches_brute_force)
 }
 END_TEST
 
+/* ---- review findings (each test failed before its fix) -------------------------------- */
+
+/* RFC 7323 §2.2: the window of a segment with SYN set is never scaled, also when the
+ * SYN-ACK carries data (it then goes on through the synchronized-state code). */
+START_TEST(synack_with_data_window_unscaled)
+{
+	struct raw r;
+	memset(&r, 0, sizeof(r));
+	h_host_init(&r.h, 1500, NULL, false);
+	r.dport = PEER_PORT;
+	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
+	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	r.sport = h.sport;
+	r.ack = h.seq + 1;
+	r.seq = 5000;
+	struct tcp_opts o = { .has_mss = true, .mss = 1460, .has_ws = true, .ws = 7 };
+	raw_send(&r, TCP_SYN | TCP_ACK, r.seq, r.ack, 1000, &o, "hello", 5);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_ESTABLISHED);
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.snd_wnd, 1000);
+	uint8_t b[8];
+	ck_assert_int_eq(tcp_recv(r.s, b, sizeof(b)), 5);
+	/* The next window is scaled: 10 << 7. */
+	raw_send(&r, TCP_ACK, r.seq + 6, r.ack, 10, NULL, NULL, 0);
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.snd_wnd, 1280);
+	raw_fini(&r);
+}
+END_TEST
+
+/* The same rule for the peer's SYN-ACK in a simultaneous open (RFC 9293 figure 8). */
+START_TEST(simultaneous_open_synack_window_unscaled)
+{
+	struct raw r;
+	memset(&r, 0, sizeof(r));
+	h_host_init(&r.h, 1500, NULL, false);
+	r.dport = PEER_PORT;
+	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
+	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	r.sport = h.sport;
+	uint32_t iss = h.seq;
+	r.seq = 9000;
+	struct tcp_opts o = { .has_mss = true, .mss = 1460, .has_ws = true, .ws = 7 };
+	raw_send(&r, TCP_SYN, r.seq, 0, 1000, &o, NULL, 0); /* our SYN crosses theirs */
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_SYN_RECEIVED);
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	ck_assert_uint_eq(h.flags, TCP_SYN | TCP_ACK);
+	raw_send(&r, TCP_SYN | TCP_ACK, r.seq, iss + 1, 1000, &o, NULL, 0);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_ESTABLISHED);
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.snd_wnd, 1000);
+	raw_fini(&r);
+}
+END_TEST
+
+/* RFC 9293 §3.10.7.4 fifth: the send window is updated only by an ACK with
+ * SND.UNA =< SEG.ACK =< SND.NXT; an older ACK (in the RFC 5961 range) must not move it. */
+START_TEST(old_ack_does_not_update_window)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	uint8_t d[2920]; /* two full segments: Nagle holds nothing back */
+	memset(d, 'x', sizeof(d));
+	ck_assert_int_eq(tcp_send(r.s, d, sizeof(d)), 2920);
+	struct tcp_hdr h;
+	size_t len;
+	uint32_t first = 0;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	first = h.seq;
+	while (raw_recv(&r, &h, &len, NULL))
+		;
+	/* Data from the peer that acknowledges everything: SND.WL1 = its SEQ. */
+	raw_send(&r, TCP_ACK, r.seq, first + 2920, 65535, NULL, "abcdefghij", 10);
+	r.seq += 10;
+	/* A later segment carrying an old ACK and a zero window. */
+	raw_send(&r, TCP_ACK, r.seq, first + 1460, 0, NULL, NULL, 0);
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.snd_wnd, 65535);
+	raw_fini(&r);
+}
+END_TEST
+
+/* RFC 6298 §2.3 arithmetic must not wrap for long samples (a TSecr far in the past gives
+ * one of up to ~35 minutes): 7 * SRTT overflowed 32 bits above ~10 minutes. */
+START_TEST(rtt_smoothing_no_overflow)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	r.s->srtt_us = 0;
+	tcp_rtt_sample(r.s, 2000000000u);
+	tcp_rtt_sample(r.s, 2000000000u);
+	ck_assert_uint_eq(r.s->srtt_us, 2000000000u);
+	ck_assert_uint_eq(r.s->rttvar_us, 750000000u);
+	ck_assert_uint_eq(r.s->rto_ms, 120000); /* clamped to the maximum */
+	raw_fini(&r);
+}
+END_TEST
+
+/* RFC 6298 §5.7: the SYN was retransmitted, so data starts with a 3 s RTO; RFC 5681 §3.1:
+ * and with a one-segment initial window. */
+START_TEST(rto_3s_after_syn_retransmission)
+{
+	struct raw r;
+	memset(&r, 0, sizeof(r));
+	h_host_init(&r.h, 1500, NULL, false);
+	r.dport = PEER_PORT;
+	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
+	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	ck_assert_uint_eq(raw_wait(&r, &h, &len, 2 * H_S), H_S); /* the SYN again */
+	r.sport = h.sport;
+	r.ack = h.seq + 1;
+	r.seq = 1000000;
+	struct tcp_opts o = { .has_mss = true, .mss = 1460 };
+	raw_send(&r, TCP_SYN | TCP_ACK, r.seq, r.ack, 65535, &o, NULL, 0);
+	r.seq++;
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_ESTABLISHED);
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.rto_ms, 3000);
+	ck_assert_uint_eq(in.cwnd, 1460);
+	uint8_t d[3000];
+	memset(d, 'y', sizeof(d));
+	ck_assert_int_eq(tcp_send(r.s, d, sizeof(d)), 3000);
+	unsigned nseg = 0;
+	while (raw_recv(&r, &h, &len, NULL))
+		nseg++;
+	ck_assert_uint_eq(nseg, 1); /* IW = 1 segment */
+	ck_assert_uint_eq(raw_wait(&r, &h, &len, 10 * H_S), 3 * H_S);
+	ck_assert_uint_eq(len, 1460);
+	raw_fini(&r);
+}
+END_TEST
+
+/* The same on the passive side: the SYN-ACK was retransmitted. */
+START_TEST(rto_3s_after_synack_retransmission)
+{
+	struct raw r;
+	memset(&r, 0, sizeof(r));
+	h_host_init(&r.h, 1500, NULL, false);
+	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.le, &r.ls), 0);
+	ck_assert_int_eq(tcp_bind(r.ls, (struct in_addr){ INADDR_ANY }, 80), 0);
+	ck_assert_int_eq(tcp_listen(r.ls, 8), 0);
+	r.sport = 80;
+	r.dport = 30000;
+	struct tcp_opts o = { .has_mss = true, .mss = 1460 };
+	raw_send(&r, TCP_SYN, 700, 0, 65535, &o, NULL, 0);
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	ck_assert_uint_eq(raw_wait(&r, &h, &len, 2 * H_S), H_S);
+	ck_assert_uint_eq(h.flags, TCP_SYN | TCP_ACK);
+	raw_send(&r, TCP_ACK, 701, h.seq + 1, 65535, NULL, NULL, 0);
+	ck_assert_int_eq(tcp_accept(r.ls, &ev_ops, &r.e, &r.s), 0);
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.rto_ms, 3000);
+	ck_assert_uint_eq(in.cwnd, 1460);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Orphans (closed by the user, still finishing the close) are bounded: past the limit a
+ * close resets the connection at once (Linux tcp_check_oom, TCPAbortOnMemory). */
+START_TEST(orphan_limit)
+{
+	struct stack_config cb;
+	stack_config_defaults(&cb);
+	cb.addr = h_ip(H_PEER_IP);
+	cb.prefix_len = 24;
+	cb.tcp_max_orphans = 2;
+	struct conn c;
+	memset(&c, 0, sizeof(c));
+	h_net_init(&c.n, 1500, NULL, &cb, 77);
+	conn_listen(&c);
+	struct tcp_sock *cli[3], *srv[3];
+	struct ev ce[3], se[3];
+	memset(ce, 0, sizeof(ce));
+	memset(se, 0, sizeof(se));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(tcp_open(c.n.a, &ev_ops, &ce[i], &cli[i]), 0);
+		ck_assert_int_eq(tcp_connect(cli[i], h_ip(H_PEER_IP), SRV_PORT), 0);
+		h_net_run(&c.n, 10 * H_MS, 0);
+		ck_assert_int_eq(tcp_accept(c.ls, &ev_ops, &se[i], &srv[i]), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		tcp_close(srv[i]);
+	h_net_run(&c.n, 10 * H_MS, 0);
+	ck_assert_uint_eq(h_stat(c.n.b, STAT_TcpExtTCPAbortOnMemory), 1);
+	ck_assert_uint_eq(c.n.b->tcp->norphans, 2);
+	ck_assert_int_eq(tcp_sock_state(cli[0]), TCP_STATE_CLOSE_WAIT);
+	ck_assert_int_eq(tcp_sock_state(cli[1]), TCP_STATE_CLOSE_WAIT);
+	ck_assert_int_eq(tcp_sock_state(cli[2]), TCP_STATE_CLOSED);
+	ck_assert_int_eq(ce[2].err, ECONNRESET);
+	/* One orphan finishes (TIME-WAIT is not an orphan): room for another close. */
+	tcp_close(cli[0]);
+	h_net_run(&c.n, 10 * H_MS, 0);
+	ck_assert_uint_eq(c.n.b->tcp->norphans, 1);
+	tcp_close(cli[1]);
+	h_net_run(&c.n, 10 * H_MS, 0);
+	ck_assert_uint_eq(c.n.b->tcp->norphans, 0);
+	tcp_close(cli[2]);
+	tcp_close(c.ls);
+	conn_teardown(&c);
+}
+END_TEST
+
+/* RFC 5927 §4.1: an ICMP error is believed only when the SEQ it quotes is in flight,
+ * SND.UNA =< SEQ < SND.NXT; with nothing in flight, SND.NXT itself is not. */
+START_TEST(icmp_quoting_snd_nxt_ignored)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	/* An out-of-window segment draws an ACK: a frame with SEQ = SND.NXT to quote. */
+	raw_send(&r, TCP_ACK, r.seq + 1000000, r.ack, 65535, NULL, "z", 1);
+	uint8_t frame[2200];
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, frame));
+	ck_assert_uint_eq(len, 0);
+	uint8_t icmp[8 + 28];
+	memset(icmp, 0, sizeof(icmp));
+	icmp[0] = 3;
+	icmp[1] = 4;
+	icmp[6] = 1000 >> 8;
+	icmp[7] = 1000 & 0xff;
+	memcpy(icmp + 8, frame + 14, 28);
+	uint16_t ck = csum_buf(icmp, sizeof(icmp));
+	memcpy(icmp + 2, &ck, 2);
+	uint8_t f2[200];
+	size_t n = h_frame_ipv4(f2, IPV4_PROTO_ICMP, 78, 0, false, icmp, sizeof(icmp));
+	h_host_input(&r.h, f2, n);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPPMTUUpdates), 0);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPIcmpIgnored), 1);
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_eq(in.mss, 1460);
+	raw_fini(&r);
+}
+END_TEST
+
+/* RFC 7323 §4.3 / RFC 5961 §5: TS.Recent is taken only from a segment whose ACK is
+ * acceptable. Before, an in-window segment with a bogus ACK (dropped) still set
+ * TS.Recent, and a far-future TSval then made PAWS drop every real segment. */
+START_TEST(ts_recent_not_set_by_unacceptable_ack)
+{
+	struct raw r;
+	struct tcp_opts o = { .has_mss = true, .mss = 1460, .has_ts = true, .tsval = 5000 };
+	raw_connect(&r, NULL, &o, 65535);
+	ck_assert(r.s->ts_ok);
+	struct tcp_opts t = { .has_ts = true, .tsval = 5000 + 0x40000000u };
+	raw_send(&r, TCP_ACK, r.seq, r.ack + 100000, 65535, &t, NULL, 0);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPAckTooNew), 1);
+	t.tsval = 6000;
+	raw_send(&r, TCP_ACK | TCP_PSH, r.seq, r.ack, 65535, &t, "ab", 2);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtPAWSEstab), 0);
+	uint8_t b[8];
+	ck_assert_int_eq(tcp_recv(r.s, b, 8), 2);
+	raw_fini(&r);
+}
+END_TEST
+
+/* New data after the peer's FIN cannot be delivered: counted, not silently lost. */
+START_TEST(data_after_fin_counted)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	raw_send(&r, TCP_ACK | TCP_FIN, r.seq, r.ack, 65535, NULL, NULL, 0);
+	r.seq++;
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_CLOSE_WAIT);
+	raw_send(&r, TCP_ACK | TCP_PSH, r.seq, r.ack, 65535, NULL, "zz", 2);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPDataAfterFin), 1);
+	uint8_t b[8];
+	ck_assert_int_eq(tcp_recv(r.s, b, 8), 0);
+	raw_fini(&r);
+}
+END_TEST
+
 static Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -1534,6 +1824,16 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tr, retransmission_limit_times_out);
 	tcase_add_test(tc, shutdown_semantics);
 	tcase_add_test(tc, timer_heap_matches_brute_force);
+	tcase_add_test(tc, orphan_limit);
+	tcase_add_test(tr, synack_with_data_window_unscaled);
+	tcase_add_test(tr, simultaneous_open_synack_window_unscaled);
+	tcase_add_test(tr, old_ack_does_not_update_window);
+	tcase_add_test(tr, rtt_smoothing_no_overflow);
+	tcase_add_test(tr, rto_3s_after_syn_retransmission);
+	tcase_add_test(tr, rto_3s_after_synack_retransmission);
+	tcase_add_test(tr, icmp_quoting_snd_nxt_ignored);
+	tcase_add_test(tr, ts_recent_not_set_by_unacceptable_ack);
+	tcase_add_test(tr, data_after_fin_counted);
 	suite_add_tcase(s, tr);
 	return s;
 }
