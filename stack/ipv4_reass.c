@@ -66,7 +66,15 @@ struct ipv4_reass_dgram {
 	bool have_first;
 	struct ipv4_hdr first_h;
 	uint8_t first_hdr[IPV4_HDR_MAX];
+	/* Dropped for a fault of its own (overlap, too many fragments, conflicting ends):
+	 * kept without fragments until its deadline so that the rest of its fragments are
+	 * dropped at once and the datagram is counted as failed once, not once per retry. */
+	bool failed;
 };
+
+/* What a failed datagram's key costs against max_bytes, so that a flood of failing
+ * datagrams is bounded and evicted like any other. */
+#define REASS_FAILED_BYTES 64u
 
 static void count(struct ipv4_reass *r, enum stat_id id)
 {
@@ -242,6 +250,29 @@ static int dgram_drop(struct ipv4_reass *r, struct ipv4_reass_dgram *d, enum sta
 	return err;
 }
 
+static bool make_room(struct ipv4_reass *r, size_t len, const struct ipv4_reass_dgram *keep);
+
+/* Fails a datagram for a fault of its own: counted once, its fragments freed, its key
+ * kept until the deadline (see `failed`). Returns err. */
+static int dgram_fail(struct ipv4_reass *r, struct ipv4_reass_dgram *d, enum stat_id why,
+		      int err)
+{
+	count(r, STAT_IpReasmFails);
+	if (why != STAT_IpReasmFails)
+		count(r, why);
+	frags_free(d->frags);
+	d->frags = NULL;
+	d->nfrags = 0;
+	d->have_first = false;
+	d->have_last = false;
+	d->failed = true;
+	r->bytes -= d->held;
+	d->held = REASS_FAILED_BYTES;
+	r->bytes += d->held;
+	make_room(r, 0, d);
+	return err;
+}
+
 /* Evicts least recently used datagrams other than keep until len more bytes fit.
  * Returns false if they still do not (only keep is left and is too big). */
 static bool make_room(struct ipv4_reass *r, size_t len, const struct ipv4_reass_dgram *keep)
@@ -377,6 +408,10 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 
 	/* The fragment against its datagram. */
 	d = dgram_find(r, h);
+	if (d && d->failed) {
+		count(r, STAT_IpReasmFailedFrags);
+		return -ECANCELED;
+	}
 	if (d) {
 		struct ipv4_reass_frag *next = NULL, *prev;
 
@@ -390,16 +425,16 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 			return 0; /* exact duplicate: ignored, the datagram untouched */
 		}
 		if ((prev && (uint32_t)prev->off + prev->len > off) || (next && next->off < end))
-			return dgram_drop(r, d, STAT_IpReasmOverlaps, -EEXIST);
+			return dgram_fail(r, d, STAT_IpReasmOverlaps, -EEXIST);
 		/* One end per datagram: nothing past a known end, no end before data held.
 		 * A second last fragment with another end fails one of the two (the first
 		 * one's end is in max_end). */
 		if (d->have_last && end > d->last_end)
-			return dgram_drop(r, d, STAT_IpReasmFails, -EINVAL);
+			return dgram_fail(r, d, STAT_IpReasmFails, -EINVAL);
 		if (!h->mf && end < d->max_end)
-			return dgram_drop(r, d, STAT_IpReasmFails, -EINVAL);
+			return dgram_fail(r, d, STAT_IpReasmFails, -EINVAL);
 		if (d->nfrags >= r->cfg.max_frags)
-			return dgram_drop(r, d, STAT_IpReasmTooManyFrags, -E2BIG);
+			return dgram_fail(r, d, STAT_IpReasmTooManyFrags, -E2BIG);
 	}
 
 	/* Room for it. */
@@ -483,6 +518,10 @@ void ipv4_reass_poll(struct ipv4_reass *r, uint64_t now_ns, ipv4_reass_expire_fn
 	while ((d = r->age_head) && d->deadline_ns <= now_ns) {
 		/* Out of the cache before the callback, which may well re-enter the stack. */
 		dgram_unlink(r, d);
+		if (d->failed) { /* counted when it failed */
+			dgram_free(d);
+			continue;
+		}
 		count(r, STAT_IpReasmTimeout);
 		count(r, STAT_IpReasmFails);
 		/* RFC 1122 §3.3.2: time exceeded only if fragment zero has been received. */

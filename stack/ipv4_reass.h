@@ -6,6 +6,10 @@
  *  - any overlap drops the whole datagram (RFC 5722 spirit, also the defence against
  *    overlapping-fragment attacks); an exact duplicate of a held fragment is ignored;
  *  - keyed by (src, dst, proto, id).
+ * A datagram dropped for a fault of its own (overlap, too many fragments, conflicting
+ * ends) leaves its key behind until its deadline, so that the rest of its fragments are
+ * dropped on arrival (IpReasmFailedFrags) and it counts as one failure, not one per
+ * restart; each key costs 64 bytes against max_bytes.
  * Pure: it counts into `stats` and never sends; the expiry callback lets the IPv4 layer send
  * ICMP 11/1 when the first fragment had arrived. */
 #ifndef USTACK_IPV4_REASS_H
@@ -66,7 +70,7 @@ void ipv4_reass_fini(struct ipv4_reass *r);
  * Returns 1 and fills *out when the datagram is complete, 0 when the fragment is held (or
  * ignored as a duplicate), a negative errno when it or its datagram was dropped:
  * -EINVAL (bad fragment length/offset), -EEXIST (overlap), -E2BIG (too many fragments or
- * over 65535 bytes), -ENOMEM. */
+ * over 65535 bytes), -ECANCELED (its datagram already failed), -ENOMEM. */
 int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8_t *hdr,
 		     const uint8_t *payload, uint64_t now_ns, struct ipv4_reass_out *out);
 void ipv4_reass_poll(struct ipv4_reass *r, uint64_t now_ns, ipv4_reass_expire_fn expire,

@@ -48,6 +48,7 @@
 	STAT(Ip, ReasmOverlaps, "datagrams dropped because fragments overlapped")              \
 	STAT(Ip, ReasmDuplicates, "exact duplicate fragments ignored")                         \
 	STAT(Ip, ReasmTooManyFrags, "datagrams over the per-datagram fragment limit")          \
+	STAT(Ip, ReasmFailedFrags, "fragments of a datagram that already failed")            \
 	STAT(Ip, ReasmEvictions, "incomplete datagrams evicted by the memory bound")           \
 	STAT(Ip, FragOKs, "datagrams fragmented")                                              \
 	STAT(Ip, FragFails, "datagrams not fragmented because DF was set")                     \

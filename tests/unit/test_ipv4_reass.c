@@ -197,6 +197,25 @@ static void poll_at(uint64_t now)
 	ipv4_reass_poll(&r, now, on_expire, &exp_log);
 }
 
+/* One datagram failed: only its key is held (64 bytes against the bound) until the
+ * deadline of its first fragment (fed at T0), when it goes without a timeout counted or an
+ * ICMP quoted, having been counted as failed once already. */
+static void check_failed_then_empty(void)
+{
+	uint64_t timeouts = STAT(ReasmTimeout), fails = STAT(ReasmFails);
+	int calls = exp_log.calls;
+
+	ck_assert_uint_eq(r.count, 1);
+	ck_assert_uint_eq(r.bytes, 64);
+	poll_at(T0 + 10 * SEC - 1);
+	ck_assert_uint_eq(r.count, 1);
+	poll_at(T0 + 10 * SEC);
+	ck_assert_uint_eq(STAT(ReasmTimeout), timeouts);
+	ck_assert_uint_eq(STAT(ReasmFails), fails);
+	ck_assert_int_eq(exp_log.calls, calls);
+	check_empty();
+}
+
 /* ---- fixtures ---- */
 
 static void setup_cfg(const struct ipv4_reass_config *cfg)
@@ -459,7 +478,11 @@ START_TEST(test_17_fragments_drop)
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
 	ck_assert_uint_eq(STAT(ReasmOKs), 0);
 	ck_assert_uint_eq(STAT(ReasmReqds), 17);
-	check_empty();
+	/* the rest of it (a retransmitted fragment, say) is dropped at once */
+	ck_assert_int_eq(feed(&a, pl, 0, 8, true), -ECANCELED);
+	ck_assert_uint_eq(STAT(ReasmFailedFrags), 1);
+	ck_assert_uint_eq(STAT(ReasmFails), 1);
+	check_failed_then_empty();
 }
 END_TEST
 
@@ -533,7 +556,8 @@ START_TEST(test_overlap)
 	ck_assert_uint_eq(STAT(ReasmOverlaps), 1);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
 	ck_assert_uint_eq(STAT(ReasmDuplicates), 0);
-	check_empty();
+	ck_assert_uint_eq(r.count, 1);
+	ck_assert_uint_eq(r.bytes, 64);
 
 	/* The sender's retransmission, with a new id, goes through. */
 	ck_assert_int_eq(feed(&retry, pl, 32, 32, true), 0);
@@ -542,7 +566,7 @@ START_TEST(test_overlap)
 	check_out(&retry, pl, 80);
 	ck_assert_uint_eq(STAT(ReasmOKs), 1);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
-	check_empty();
+	check_failed_then_empty();
 }
 END_TEST
 
@@ -604,7 +628,7 @@ START_TEST(test_8_byte_fragments)
 	/* 8 bytes where the 1-byte last fragment is: an overlap. */
 	ck_assert_int_eq(feed(&a, pl, 56, 8, true), -EEXIST);
 	ck_assert_uint_eq(STAT(ReasmOverlaps), 1);
-	check_empty();
+	check_failed_then_empty();
 
 	a.id = 9;
 	for (uint32_t i = 0; i < 7; i++)
@@ -651,28 +675,45 @@ START_TEST(test_65535_mtu_1500_refused)
 	for (uint32_t off = 0; off < total; off += per) {
 		bool last = off + per >= total;
 		uint32_t len = last ? total - off : per;
-		/* Fragments 17 and 34 each find 16 held: the datagram is dropped, and what
-		 * follows starts over as a new (hopeless) one. */
-		int want = (n == 16 || n == 33) ? -E2BIG : 0;
+		/* Fragment 17 finds 16 held: the datagram fails, and the rest of its
+		 * fragments are dropped on arrival without counting it failed again. */
+		int want = n == 16 ? -E2BIG : n > 16 ? -ECANCELED : 0;
 
 		ck_assert_int_eq(feed(&a, pl, off, len, !last), want);
 		n++;
 	}
 	ck_assert_int_eq(n, 45);
-	ck_assert_uint_eq(STAT(ReasmTooManyFrags), 2);
-	ck_assert_uint_eq(STAT(ReasmFails), 2);
+	ck_assert_uint_eq(STAT(ReasmTooManyFrags), 1);
+	ck_assert_uint_eq(STAT(ReasmFails), 1);
+	ck_assert_uint_eq(STAT(ReasmFailedFrags), 45 - 17);
 	ck_assert_uint_eq(STAT(ReasmOKs), 0);
 	ck_assert_uint_eq(STAT(ReasmReqds), 45);
-	ck_assert_uint_eq(r.count, 1);
-	ck_assert_uint_eq(r.bytes, 10 * per + (total - 44 * per));
-	poll_at(T0 + 10 * SEC);
-	ck_assert_int_eq(exp_log.calls, 0); /* the remnant has no fragment 0 */
-	ck_assert_uint_eq(STAT(ReasmTimeout), 1);
-	check_empty();
+	check_failed_then_empty();
 }
 END_TEST
 
 /* ---- memory bound ---- */
+
+/* Failed datagrams keep only their key, and those keys are bounded like fragments. */
+START_TEST(test_failed_flood_bound)
+{
+	struct flow f;
+
+	pattern(pl, 64, 29);
+	for (unsigned i = 0; i < 10000; i++) {
+		f = flow((uint16_t)i);
+		ck_assert_int_eq(feed(&f, pl, 0, 16, true), 0);
+		ck_assert_int_eq(feed(&f, pl, 8, 16, true), -EEXIST);
+		ck_assert_uint_le(r.bytes, r.cfg.max_bytes);
+	}
+	ck_assert_uint_eq(STAT(ReasmOverlaps), 10000);
+	ck_assert_uint_eq(r.count, (256 * 1024) / 64);
+	ck_assert_uint_eq(STAT(ReasmEvictions), 10000 - (256 * 1024) / 64);
+	/* and a good datagram still gets through */
+	f = flow(0xfffe);
+	ck_assert_int_eq(feed(&f, pl, 0, 16, false), 1);
+}
+END_TEST
 
 START_TEST(test_flood_bound)
 {
@@ -862,12 +903,12 @@ START_TEST(test_two_different_lasts)
 	ck_assert_int_eq(feed(&a, pl, 32, 8, false), -EINVAL); /* a later end */
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
 	ck_assert_uint_eq(STAT(ReasmOverlaps), 0);
-	check_empty();
+	check_failed_then_empty();
 	ck_assert_int_eq(feed(&a, pl, 32, 8, false), 0);
 	ck_assert_int_eq(feed(&a, pl, 16, 8, false), -EINVAL); /* an earlier end */
 	ck_assert_uint_eq(STAT(ReasmFails), 2);
 	ck_assert_uint_eq(STAT(ReasmOverlaps), 0);
-	check_empty();
+	check_failed_then_empty();
 }
 END_TEST
 
@@ -880,13 +921,13 @@ START_TEST(test_data_past_last)
 	ck_assert_int_eq(feed(&a, pl, 16, 8, false), 0);
 	ck_assert_int_eq(feed(&a, pl, 24, 8, true), -EINVAL);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
-	check_empty();
+	check_failed_then_empty();
 	/* An end before data already held. */
 	ck_assert_int_eq(feed(&b, pl, 32, 8, true), 0);
 	ck_assert_int_eq(feed(&b, pl, 8, 8, false), -EINVAL);
 	ck_assert_uint_eq(STAT(ReasmFails), 2);
 	ck_assert_uint_eq(STAT(ReasmReqds), 4);
-	check_empty();
+	check_failed_then_empty();
 }
 END_TEST
 
@@ -921,7 +962,7 @@ START_TEST(test_config_max_frags)
 	ck_assert_int_eq(feed(&b, pl, 32, 8, false), -E2BIG);
 	ck_assert_uint_eq(STAT(ReasmTooManyFrags), 1);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
-	check_empty();
+	check_failed_then_empty();
 }
 END_TEST
 
@@ -1022,7 +1063,8 @@ static Suite *reass_suite(void)
 	CASE("limits", tcase_add_test(tc, test_16_fragments_ok);
 	     tcase_add_test(tc, test_17_fragments_drop); tcase_add_test(tc, test_65535_mtu_9000);
 	     tcase_add_test(tc, test_65535_mtu_1500_refused);
-	     tcase_add_test(tc, test_flood_bound); tcase_add_test(tc, test_lru_order);
+	     tcase_add_test(tc, test_flood_bound);
+	     tcase_add_test(tc, test_failed_flood_bound); tcase_add_test(tc, test_lru_order);
 	     tcase_add_test(tc, test_config_max_frags);
 	     tcase_add_test(tc, test_config_max_bytes);
 	     tcase_add_test(tc, test_config_timeout); tcase_add_test(tc, test_fini_frees));
