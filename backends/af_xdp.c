@@ -81,6 +81,7 @@ struct afxdp {
 	int map_fd;	  /* its XSKMAP: queue index -> socket */
 	uint32_t attach_flags;
 	uint32_t stale_prog_id; /* a predecessor's program we detached at open */
+	bool attached;		/* our program is attached: detach it at close */
 	bool zerocopy;
 	char mode_name[32];
 	char prog_record[512];
@@ -266,6 +267,21 @@ int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
 	if (nfill < n)
 		fill_ring_refill(x);
 	return (int)n;
+}
+
+int afxdp_check(struct afxdp *x)
+{
+	char name[IF_NAMESIZE];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	/* An unregistered device unbinds its sockets and sets ENETDOWN on them; nothing
+	 * arrives any more and poll(2) stays quiet, so it must be asked. */
+	if (!if_indextoname((unsigned)x->ifindex, name))
+		return -ENODEV;
+	if (getsockopt(x->sk.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		return -err;
+	return 0;
 }
 
 /* Sockets */
@@ -488,7 +504,8 @@ static int clear_stale_prog(struct afxdp *x, char *why, size_t whylen)
  * read from disk and nothing needs CAP_SYS_ADMIN: loading it needs CAP_BPF and
  * CAP_NET_ADMIN, attaching it CAP_NET_ADMIN. libxdp's own program management would ask
  * the kernel for programs by id, which needs CAP_SYS_ADMIN. */
-#define AFXDP_MAP_ENTRIES 64 /* queues */
+/* XSKMAP slots: indexed by queue; at least this many, more for a higher --queue. */
+#define AFXDP_MAP_ENTRIES 64
 
 static int xsk_prog_load(struct afxdp *x, char *why, size_t whylen)
 {
@@ -511,7 +528,8 @@ static int xsk_prog_load(struct afxdp *x, char *why, size_t whylen)
 	int r;
 
 	x->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "ustack_xsks", sizeof(int), sizeof(int),
-				   AFXDP_MAP_ENTRIES, NULL);
+				   x->queue < AFXDP_MAP_ENTRIES ? AFXDP_MAP_ENTRIES : x->queue + 1,
+				   NULL);
 	if (x->map_fd < 0) {
 		r = -errno;
 		return why_errno(why, whylen, r,
@@ -545,8 +563,10 @@ static int xsk_prog_attach(struct afxdp *x, enum afxdp_mode mode, char *why, siz
 	else if (mode == AFXDP_MODE_NATIVE)
 		flags |= XDP_FLAGS_DRV_MODE;
 	r = bpf_xdp_attach(x->ifindex, x->prog_fd, flags, NULL);
-	if (r == 0)
+	if (r == 0) {
+		x->attach_flags = flags & (XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE);
 		return 0;
+	}
 	switch (r) {
 	case -EBUSY:
 	case -EEXIST:
@@ -691,7 +711,12 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 	r = xsk_umem__create(&x->um.umem, x->um.area, x->um.size, &x->um.fill, &x->um.comp,
 			     &ucfg);
 	if (r < 0) {
-		if (r == -ENOMEM || r == -EPERM || r == -ENOBUFS)
+		if (r == -EPERM || r == -EACCES)
+			r = why_errno(why, whylen, r,
+				      "cannot create an AF_XDP socket: permission denied (needs "
+				      "CAP_NET_RAW, plus CAP_NET_ADMIN and CAP_BPF for the XDP "
+				      "program)");
+		else if (r == -ENOMEM || r == -ENOBUFS)
 			r = why_errno(why, whylen, r,
 				      "cannot register %zu MiB of UMEM: %s; the memlock limit is "
 				      "too low: raise it (LimitMEMLOCK=, ulimit -l) or grant "
@@ -761,9 +786,11 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 	r = xsk_prog_attach(x, cfg->mode, why, whylen);
 	if (r < 0)
 		goto fail;
+	x->attached = true;
 
 	x->prog_id = attached_prog(x->ifindex, &flags);
-	x->attach_flags = flags;
+	if (flags)
+		x->attach_flags = flags; /* auto: the mode the kernel chose */
 	if (x->prog_id)
 		prog_record_write(x->prog_record, x->prog_id);
 	memset(&opts, 0, sizeof(opts));
@@ -785,13 +812,13 @@ void afxdp_close(struct afxdp *x)
 {
 	if (!x)
 		return;
-	if (x->prog_id) {
+	if (x->attached) {
 		/* Detach our program, and only ours: old_prog_fd makes the kernel refuse if
 		 * another has replaced it meanwhile. */
 		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = x->prog_fd);
 
 		bpf_xdp_detach(x->ifindex, x->attach_flags | XDP_FLAGS_REPLACE, &o);
-		if (x->prog_record[0])
+		if (x->prog_record[0] && x->prog_id)
 			unlink(x->prog_record);
 	}
 	if (x->sk.xsk)

@@ -64,6 +64,9 @@ uint32_t afxdp_stale_prog_detached(const struct afxdp *x);
 /* Receives up to max frames, calling fn for each and returning each frame to the fill
  * ring right after. Returns the number received or a negative errno. */
 int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx);
+/* Whether the socket still works: 0, or -ENODEV when the interface went away (the kernel
+ * unbinds the socket), or the socket's pending error. Cheap; for a periodic check. */
+int afxdp_check(struct afxdp *x);
 /* Kicks the kernel to send what is on the TX ring and reclaims completed frames. Returns
  * true when frames remain queued (call again soon). */
 bool afxdp_flush(struct afxdp *x);

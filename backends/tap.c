@@ -121,7 +121,9 @@ int tap_open(const struct tap_config *cfg, struct tap **out, char *why, size_t w
 	if (t->fd < 0) {
 		r = -errno;
 		snprintf(why, whylen, "cannot open /dev/net/tun: %s%s", strerror(errno),
-			 errno == ENOENT ? " (is the tun module loaded?)" : "");
+			 errno == ENOENT	 ? " (is the tun module loaded?)"
+			 : errno == EACCES ? " (its file mode does not let this user open it)"
+					   : "");
 		goto fail;
 	}
 	memset(&ifr, 0, sizeof(ifr));

@@ -101,6 +101,10 @@ int ustackd_start(struct ustackd *d)
 	r = service_udp_start(&d->services, d->st, c->services, c->nservices, seed);
 	if (r < 0)
 		goto fail;
+	r = service_tcp_start(&d->services, c->keepalive_idle_s, c->keepalive_interval_s,
+			      c->keepalive_count);
+	if (r < 0)
+		goto fail;
 	r = snmp_file_init(&d->snmp, d->runtime_dir, c->stack.default_ttl);
 	if (r == 0) {
 		d->snmp_on = true;
@@ -121,6 +125,7 @@ int ustackd_start(struct ustackd *d)
 		   d->dev.nif->mac.b[5], c->mtu);
 	return 0;
 fail:
+	service_tcp_stop(&d->services);
 	service_udp_stop(&d->services);
 	if (d->st)
 		stack_free(d->st);
@@ -133,6 +138,7 @@ void ustackd_stop(struct ustackd *d)
 {
 	if (d->st && d->snmp_on)
 		snmp_file_update(&d->snmp, stack_stats(d->st), false);
+	service_tcp_stop(&d->services);
 	service_udp_stop(&d->services);
 	if (d->st)
 		stack_free(d->st);

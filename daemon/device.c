@@ -137,6 +137,12 @@ bool device_flush(struct device *d)
 	return d->xdp ? afxdp_flush(d->xdp) : false;
 }
 
+int device_check(struct device *d)
+{
+	/* A TAP's failure shows on read(2) (EBADFD once the interface is deleted). */
+	return d->xdp ? afxdp_check(d->xdp) : 0;
+}
+
 int device_pcap_reopen(struct device *d)
 {
 	return d->pcap_on ? pcap_netif_reopen(&d->pcap) : 0;

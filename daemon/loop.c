@@ -2,7 +2,7 @@
  *  - the device descriptor (persistent read event): a batch of frames per wake-up;
  *  - one timer armed at stack_next_deadline(), re-armed whenever the deadline moves;
  *  - a short retry timer while AF_XDP frames wait on the TX ring;
- *  - a 1 s tick: the snmp file, pcap flush, STATUS=;
+ *  - a 1 s tick: the device check, the snmp file, pcap flush, STATUS=;
  *  - the watchdog timer: WATCHDOG=1, sent from the loop itself and only while the device
  *    works, so a stuck or broken packet loop lets systemd restart us;
  *  - SIGTERM/SIGINT (stop), SIGHUP (reopen the pcap file). */
@@ -157,6 +157,14 @@ static void loop_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	d->ticks++;
+	r = device_check(&d->dev);
+	if (r < 0) {
+		log_error_errno(r, "%s stopped working; stopping", d->dev.desc);
+		d->dev_failed = true;
+		d->exit_code = 1;
+		event_base_loopbreak(d->base);
+		return;
+	}
 	if (d->snmp_on) {
 		r = snmp_file_update(&d->snmp, s, false);
 		if (r < 0 && d->ticks % 60 == 1)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the integration tests: network namespaces with a unique prefix,
 # the daemon under test, checks that count, and cleanup on every exit.
 #
@@ -12,6 +13,7 @@ IT_FAILED=0
 IT_NETNS=()
 IT_PIDS=()
 IT_DIR=""
+DAEMON_PID="" # set by it_daemon
 
 it_log() { printf '# %s\n' "$*"; }
 
@@ -35,6 +37,7 @@ it_init() {
 		fi
 	done
 	IT_PREFIX="ust-$$-"
+	IT_NETNS=()
 	IT_DIR=$(mktemp -d "/tmp/${IT_PREFIX}XXXXXX")
 	trap it_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -49,7 +52,9 @@ it_cleanup() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null
 	done
-	for ns in "${IT_NETNS[@]}"; do
+	# Every namespace with our prefix: it_netns often runs in a command substitution
+	# (NS=$(it_netns h)), a subshell whose IT_NETNS+= the parent never sees.
+	for ns in "${IT_NETNS[@]}" $(ip netns list | awk -v p="$IT_PREFIX" 'index($1, p) == 1 { print $1 }'); do
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$IT_DIR" ] && [ -z "${IT_KEEP:-}" ]; then
@@ -83,7 +88,8 @@ it_finish() {
 	exit $?
 }
 
-# Creates a namespace named $IT_PREFIX$1 with lo up; echoes the name.
+# Creates a namespace named $IT_PREFIX$1 with lo up; echoes the name. Cleanup finds it by
+# its prefix, so it may be called in a command substitution.
 it_netns() {
 	local ns="${IT_PREFIX}$1"
 	ip netns add "$ns" || return 1
@@ -112,9 +118,9 @@ it_daemon() {
 
 # it_stop PID: SIGTERM, waits up to 10 s; returns the daemon's exit status.
 it_stop() {
-	local pid=$1 rc i
+	local pid=$1 rc
 	kill -TERM "$pid" 2>/dev/null || return 99
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -141,3 +147,15 @@ snmp_get() {
 
 # The counter after the daemon's next snmp file write (at most once a second).
 snmp_wait() { sleep 1.3; snmp_get "$@"; }
+
+# snmp_until FILE NAME MIN: the counter once it reaches MIN, or its value after 6 s.
+snmp_until() {
+	local v
+	sleep 1.3
+	for _ in $(seq 30); do
+		v=$(snmp_get "$1" "$2")
+		[ "${v:-0}" -ge "$3" ] && break
+		sleep 0.2
+	done
+	echo "$v"
+}

@@ -2,6 +2,7 @@
 # ustackd's life: flag and config errors, the config file, systemd notifications, SIGHUP,
 # AF_XDP errors (no interface, busy queue), the stale program of a killed predecessor.
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
 . "$HERE/lib.sh"
 it_init "${1:-}"
 
@@ -131,6 +132,27 @@ else
 fi
 check "af_xdp: nothing left attached after the failures" sh -c "! ip -n $D link show ustv1 | grep -q prog/xdp"
 
+# Without privileges: errors that say which one is missing.
+if command -v setpriv >/dev/null; then
+	NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	out=$(ip netns exec "$H" "${NOBODY[@]}" "$USTACKD" --ifname ustperm0 --control "$IT_DIR/run4/ctl.sock" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -qi 'permission denied'; then
+		pass "tap without privileges: $(printf '%s' "$out" | grep "^<3>")"
+	else
+		fail "tap without privileges fails clearly" "exit $rc: $out"
+	fi
+	out=$(ip netns exec "$D" "${NOBODY[@]}" "$USTACKD" "${XDP[@]}" --ifname ustv1 --control "$IT_DIR/run4/ctl.sock" --state-dir "$IT_DIR/run4" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'permission denied (needs CAP_NET_RAW'; then
+		pass "af_xdp without privileges: $(printf '%s' "$out" | grep "^<3>")"
+	else
+		fail "af_xdp without privileges fails clearly" "exit $rc: $out"
+	fi
+else
+	fail "permission checks" "setpriv (util-linux) is not installed"
+fi
+
 it_daemon "$D" "$IT_DIR/x1.log" "${XDP[@]}" --ifname ustv1 || fail "af_xdp daemon starts"
 X1=$DAEMON_PID
 out=$(ip netns exec "$D" "$USTACKD" "${XDP[@]}" --ifname ustv1 --control "$IT_DIR/run3/ctl.sock" 2>&1)
@@ -152,5 +174,34 @@ check "the successor answers ping" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.2
 it_stop "$DAEMON_PID"
 check "SIGTERM: exit 0" test $? -eq 0
 check "no XDP program left" sh -c "! ip -n $D link show ustv1 | grep -q prog/xdp"
+
+# The interface goes away under the daemon: it says so and exits 1 (systemd restarts it),
+# rather than idling with a dead device.
+# it_gone NAME IFDEL_CMD...: the daemon DAEMON_PID must exit 1 within 5 s of the deletion.
+it_gone() {
+	local name=$1 log=$2 rc
+	shift 2
+	"$@"
+	for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		fail "$name: the daemon exits when its interface is deleted" "still running"
+		return
+	fi
+	wait "$DAEMON_PID"
+	rc=$?
+	IT_PIDS=("${IT_PIDS[@]/$DAEMON_PID}")
+	if [ "$rc" -eq 1 ] && grep -q '^<3>.*stop' "$log"; then
+		pass "$name: interface deleted: $(grep '^<3>' "$log" | head -n 1)"
+	else
+		fail "$name: the daemon exits 1 when its interface is deleted" "exit $rc" "$(cat "$log")"
+	fi
+}
+it_daemon "$H" "$IT_DIR/del-tap.log" --ifname ustdel0 --control "$RUN/ctl.sock" &&
+	it_gone tap "$IT_DIR/del-tap.log" ip -n "$H" link del ustdel0
+ip link add ustv2 netns "$H" type veth peer name ustv3 netns "$D"
+ip -n "$H" link set ustv2 up
+ip -n "$D" link set ustv3 up
+it_daemon "$D" "$IT_DIR/del-xdp.log" "${XDP[@]}" --ifname ustv3 &&
+	it_gone af_xdp "$IT_DIR/del-xdp.log" ip -n "$D" link del ustv3
 
 it_finish

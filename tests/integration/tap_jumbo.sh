@@ -3,6 +3,7 @@
 # so it is reassembled and answered (design.md §2), fragmented both ways. The daemon runs
 # with --busy-poll, which must change nothing but the timing.
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
 . "$HERE/lib.sh"
 it_init "${1:-}"
 
@@ -19,7 +20,7 @@ fi
 ip -n "$H" addr add 10.203.0.1/24 dev ustack0
 check "the TAP's kernel side has MTU 9000" sh -c "ip -n $H link show ustack0 | grep -q 'mtu 9000'"
 check "ping -s 65000 answered at MTU 9000" sh -c "ip netns exec $H ping -c 3 -i 0.3 -W 3 -s 65000 10.203.0.2 | grep -q ' 0% packet loss'"
-oks=$(snmp_wait "$RUN/snmp" IpReasmOKs)
+oks=$(snmp_until "$RUN/snmp" IpReasmOKs 3)
 fails=$(snmp_get "$RUN/snmp" IpReasmFails)
 if [ "${oks:-0}" -ge 3 ] && [ "${fails:-1}" -eq 0 ]; then
 	pass "reassembled: IpReasmOKs $oks, IpReasmFails $fails"
