@@ -12,15 +12,24 @@
 #include <unistd.h>
 
 #include "stack/wire/eth.h"
+#include "vnet.h"
 
+/* With offload the kernel may send one TCP segment of up to a 64 KiB IPv4 datagram
+ * (gso_max_size 65536; the datagram's total length is 16 bits). */
+#define TAP_GSO_FRAME_MAX (ETH_HDR_LEN + 65535)
 
 struct tap {
 	struct netif nif; /* first: tap_write() recovers the tap from it */
 	int fd;
 	char ifname[IFNAMSIZ];
-	size_t buf_len;
-	uint8_t *rx_buf; /* one frame: MTU + Ethernet header */
-	uint8_t *tx_buf;
+	size_t buf_len;	   /* the largest frame we send: MTU + Ethernet header */
+	size_t rx_len;	   /* the largest frame we read: buf_len, or a GSO frame */
+	size_t hdr_len;	   /* VNET_HDR_LEN with offload, else 0 */
+	uint8_t *rx_buf;   /* hdr_len + rx_len */
+	uint8_t *tx_buf;   /* hdr_len + buf_len: the header, then the frame */
+	bool offload;
+	char offload_why[256];
+	struct vnet_stats vnet;
 	struct tap_stats stats;
 };
 
@@ -32,12 +41,15 @@ static int tap_write(struct netif *nif, size_t size, netif_fill_fn fill, void *c
 
 	if (size > t->buf_len)
 		return -EMSGSIZE;
-	len = fill(t->tx_buf, t->buf_len, ctx);
+	/* The stack writes the frame in place after the header: no copy. */
+	len = fill(t->tx_buf + t->hdr_len, t->buf_len, ctx);
 	if (len > t->buf_len)
 		len = t->buf_len; /* a fill that overran its contract: never write past it */
+	if (t->hdr_len)
+		vnet_hdr_emit_none(t->tx_buf); /* complete checksums, one frame: no offload */
 	/* A TAP write is atomic: the whole frame or an error. EAGAIN means the kernel's
 	 * queue for the device is full: the frame is lost, as on a full NIC ring. */
-	n = write(t->fd, t->tx_buf, len);
+	n = write(t->fd, t->tx_buf, t->hdr_len + len);
 	if (n < 0) {
 		t->stats.tx_errors++;
 		return errno == EAGAIN ? -ENOBUFS : -errno;
@@ -92,9 +104,77 @@ out:
 	return r;
 }
 
-int tap_open(const struct tap_config *cfg, struct tap **out, char *why, size_t whylen)
+/* Attaches t->fd (opened) to the TAP with the given extra flags. */
+static int tap_attach(struct tap *t, const char *ifname, short extra, char *why, size_t whylen)
 {
 	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	/* No packet information header: read and write plain Ethernet frames (after a
+	 * virtio-net header with IFF_VNET_HDR). */
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | extra);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		int r = -errno;
+
+		if (errno == EPERM)
+			snprintf(why, whylen,
+				 "cannot create or attach TAP %s: permission denied (needs "
+				 "CAP_NET_ADMIN, or a persistent TAP owned by this user)",
+				 ifname);
+		else if (errno == EBUSY)
+			snprintf(why, whylen,
+				 "TAP %s is busy: another process has it open (another ustackd?)",
+				 ifname);
+		else if (errno == EINVAL)
+			snprintf(why, whylen,
+				 "cannot use %s as a TAP: an interface of another kind has that "
+				 "name",
+				 ifname);
+		else
+			snprintf(why, whylen, "TUNSETIFF %s: %s", ifname, strerror(errno));
+		return r;
+	}
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
+	return 0;
+}
+
+static int tap_open_fd(struct tap *t, char *why, size_t whylen)
+{
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		int r = -errno;
+
+		snprintf(why, whylen, "cannot open /dev/net/tun: %s%s", strerror(errno),
+			 errno == ENOENT	 ? " (is the tun module loaded?)"
+			 : errno == EACCES ? " (its file mode does not let this user open it)"
+					   : "");
+		return r;
+	}
+	return 0;
+}
+
+/* IFF_VNET_HDR is set: the header size and the offloads. Returns false with the reason
+ * in t->offload_why when the kernel refuses either. */
+static bool tap_offload_setup(struct tap *t)
+{
+	int hdr = (int)VNET_HDR_LEN;
+
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		snprintf(t->offload_why, sizeof(t->offload_why), "TUNSETVNETHDRSZ %d: %s", hdr,
+			 strerror(errno));
+		return false;
+	}
+	if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+		snprintf(t->offload_why, sizeof(t->offload_why),
+			 "TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+int tap_open(const struct tap_config *cfg, struct tap **out, char *why, size_t whylen)
+{
 	struct tap *t;
 	int r;
 
@@ -110,47 +190,43 @@ int tap_open(const struct tap_config *cfg, struct tap **out, char *why, size_t w
 	}
 	t->fd = -1;
 	t->buf_len = (size_t)cfg->mtu + ETH_HDR_LEN;
-	t->rx_buf = malloc(t->buf_len);
-	t->tx_buf = malloc(t->buf_len);
+	r = tap_open_fd(t, why, whylen);
+	if (r < 0)
+		goto fail;
+	if (cfg->offload) {
+		r = tap_attach(t, cfg->ifname, IFF_VNET_HDR, why, whylen);
+		if (r < 0)
+			goto fail; /* not an offload problem: plain would fail the same way */
+		t->offload = tap_offload_setup(t);
+		if (!t->offload) {
+			/* An old kernel: start again without the header. Closing a TAP that is
+			 * not persistent deletes it; the attach below creates it again. */
+			close(t->fd);
+			t->fd = -1;
+			r = tap_open_fd(t, why, whylen);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	if (!t->offload) {
+		r = tap_attach(t, cfg->ifname, 0, why, whylen);
+		if (r < 0)
+			goto fail;
+		/* A persistent TAP keeps the offloads a previous owner set: without the
+		 * header the kernel would hand us unfinished checksums. Best effort. */
+		(void)ioctl(t->fd, TUNSETOFFLOAD, 0UL);
+	}
+	t->hdr_len = t->offload ? VNET_HDR_LEN : 0;
+	t->rx_len = t->buf_len;
+	if (t->offload && t->rx_len < TAP_GSO_FRAME_MAX)
+		t->rx_len = TAP_GSO_FRAME_MAX;
+	t->rx_buf = malloc(t->hdr_len + t->rx_len);
+	t->tx_buf = malloc(t->hdr_len + t->buf_len);
 	if (!t->rx_buf || !t->tx_buf) {
 		snprintf(why, whylen, "out of memory");
 		r = -ENOMEM;
 		goto fail;
 	}
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
-		r = -errno;
-		snprintf(why, whylen, "cannot open /dev/net/tun: %s%s", strerror(errno),
-			 errno == ENOENT	 ? " (is the tun module loaded?)"
-			 : errno == EACCES ? " (its file mode does not let this user open it)"
-					   : "");
-		goto fail;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	/* No packet information header: read and write plain Ethernet frames. */
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->ifname);
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		r = -errno;
-		if (errno == EPERM)
-			snprintf(why, whylen,
-				 "cannot create or attach TAP %s: permission denied (needs "
-				 "CAP_NET_ADMIN, or a persistent TAP owned by this user)",
-				 cfg->ifname);
-		else if (errno == EBUSY)
-			snprintf(why, whylen,
-				 "TAP %s is busy: another process has it open (another ustackd?)",
-				 cfg->ifname);
-		else if (errno == EINVAL)
-			snprintf(why, whylen,
-				 "cannot use %s as a TAP: an interface of another kind has that "
-				 "name",
-				 cfg->ifname);
-		else
-			snprintf(why, whylen, "TUNSETIFF %s: %s", cfg->ifname, strerror(errno));
-		goto fail;
-	}
-	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
 	r = tap_link_setup(t->ifname, cfg->mtu, why, whylen);
 	if (r < 0)
 		goto fail;
@@ -190,6 +266,16 @@ const char *tap_ifname(const struct tap *t)
 	return t->ifname;
 }
 
+bool tap_offload(const struct tap *t)
+{
+	return t->offload;
+}
+
+const char *tap_offload_why(const struct tap *t)
+{
+	return t->offload_why;
+}
+
 const struct tap_stats *tap_stats(const struct tap *t)
 {
 	return &t->stats;
@@ -203,7 +289,8 @@ int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx)
 		/* A frame larger than the buffer (the host raised the TAP's MTU above ours)
 		 * is truncated by read(2); the stack sees the IP total length disagree and
 		 * counts it. */
-		ssize_t len = read(t->fd, t->rx_buf, t->buf_len);
+		ssize_t len = read(t->fd, t->rx_buf, t->hdr_len + t->rx_len);
+		uint8_t *frame = t->rx_buf + t->hdr_len;
 
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -213,10 +300,26 @@ int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx)
 		}
 		if (len == 0)
 			break;
+		n++;
+		if (t->hdr_len) {
+			struct virtio_net_hdr h;
+
+			if ((size_t)len < t->hdr_len) {
+				t->stats.rx_vnet_drops++;
+				continue;
+			}
+			len -= (ssize_t)t->hdr_len;
+			vnet_hdr_parse(t->rx_buf, &h);
+			if (vnet_rx_fixup(&h, frame, (size_t)len, &t->vnet) < 0) {
+				t->stats.rx_vnet_drops++;
+				continue;
+			}
+			t->stats.rx_csum_completed = t->vnet.csum_completed;
+			t->stats.rx_gso_frames = t->vnet.gso_frames;
+		}
 		t->stats.rx_frames++;
 		t->stats.rx_bytes += (size_t)len;
-		fn(ctx, t->rx_buf, (size_t)len);
-		n++;
+		fn(ctx, frame, (size_t)len);
 	}
 	return (int)n;
 }

@@ -3,7 +3,17 @@
  * The kernel side of the TAP is the host's end of the link. tap_open() attaches to the
  * interface, creating it if missing, makes the descriptor non-blocking, sets the kernel
  * side's MTU to ours and brings it up. Receive is a batch of read(2)s per wake-up; write
- * fills a buffer owned by the backend and sends it with one write(2). */
+ * fills a buffer owned by the backend and sends it with one write(2).
+ *
+ * Receive offload (tap_config.offload): the TAP is opened with IFF_VNET_HDR and
+ * TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), so the kernel may skip its checksums and hand
+ * over TCP segments of up to a 64 KiB datagram (GSO) instead of MSS-sized ones: fewer,
+ * cheaper read(2)s. Each frame read comes after a struct virtio_net_hdr; the backend
+ * finishes a partial checksum (backends/vnet.h) before the frame goes up, so the stack and
+ * everything above rx_batch (pcap, counters) sees ordinary frames with correct checksums,
+ * only some larger than the MTU. Transmit prepends a header that asks for nothing: the
+ * stack still computes every checksum and never sends more than the MTU. When the kernel
+ * refuses an ioctl the TAP is reopened plain (tap_offload() says which it is). */
 #ifndef USTACK_BACKENDS_TAP_H
 #define USTACK_BACKENDS_TAP_H
 
@@ -22,6 +32,7 @@ struct tap_config {
 	const char *ifname;
 	unsigned mtu;
 	struct mac mac; /* the stack's MAC (not the kernel side's) */
+	bool offload;	/* try IFF_VNET_HDR with checksum and TSO4 offload */
 };
 
 /* Returns 0 or a negative errno with a human-readable reason in why: -ENOENT (no
@@ -32,12 +43,19 @@ void tap_close(struct tap *t);
 struct netif *tap_netif(struct tap *t);
 int tap_fd(const struct tap *t);
 const char *tap_ifname(const struct tap *t);
+/* Whether receive offload is on; when it was asked for and is off, why (else ""). */
+bool tap_offload(const struct tap *t);
+const char *tap_offload_why(const struct tap *t);
 /* Reads up to max frames, calling fn for each. Returns the number read (0: none waiting)
  * or a negative errno when the device failed. */
 int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx);
 
 struct tap_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, tx_errors, rx_errors;
+	/* offload: frames whose checksum was finished here, GSO (larger than MTU) frames,
+	 * and frames dropped for a bad virtio-net header (short, checksum position outside
+	 * the frame, unexpected GSO type). */
+	uint64_t rx_csum_completed, rx_gso_frames, rx_vnet_drops;
 };
 const struct tap_stats *tap_stats(const struct tap *t);
 

@@ -83,6 +83,7 @@ void config_defaults(struct ustackd_config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	stack_config_defaults(&c->stack); /* 10.203.0.2/24, no gateway */
 	c->mtu = CONFIG_DEFAULT_MTU;
+	c->tap_offload = true; /* falls back to plain when the kernel refuses */
 }
 
 /* A decimal unsigned integer in [min, max], nothing else (no sign, no suffix). */
@@ -365,6 +366,15 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 			c->stack.reasm_timeout_ms = (uint32_t)v * 1000;
 		return r;
 	}
+	if (strcmp(key, "tap-offload") == 0) {
+		if (strcmp(value, "on") == 0)
+			c->tap_offload = true;
+		else if (strcmp(value, "off") == 0)
+			c->tap_offload = false;
+		else
+			return why_set(why, whylen, "tap-offload: '%s' is not on or off", value);
+		return 0;
+	}
 	if (strcmp(key, "busy-poll") == 0) {
 		r = parse_uint(key, value, 0, BUSY_POLL_MAX, &v, why, whylen);
 		if (r == 0)
@@ -507,6 +517,9 @@ void config_usage(FILE *f, const char *prog)
 		"  --reasm-timeout S         reassembly timeout (default 10)\n"
 		"  --busy-poll USEC          after a frame, poll the device this long before\n"
 		"                            sleeping (lower latency, more CPU; default 0)\n"
+		"  --tap-offload on|off      TAP receive offload: checksum and TSO (64 KiB\n"
+		"                            segments) via IFF_VNET_HDR (default on if the\n"
+		"                            kernel has it)\n"
 		"  --log-level debug|info|notice|warning|err  (default info)\n"
 		"  -h, --help                this help\n"
 		"  -V, --version             the version\n",
@@ -540,6 +553,7 @@ static const struct option long_options[] = {
 	{ "reasm-timeout", required_argument, NULL, OPT_KEYED },
 	{ "log-level", required_argument, NULL, OPT_KEYED },
 	{ "busy-poll", required_argument, NULL, OPT_KEYED },
+	{ "tap-offload", required_argument, NULL, OPT_KEYED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },

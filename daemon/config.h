@@ -54,6 +54,7 @@ struct ustackd_config {
 	uint32_t keepalive_idle_s, keepalive_interval_s, keepalive_count;
 	enum log_level log_level;
 	unsigned busy_poll_us; /* keep polling the device this long after a frame; 0: never */
+	bool tap_offload;      /* TAP receive offload (IFF_VNET_HDR, TSO4); default on */
 	struct stack_config stack; /* address, prefix, gateway, MTU-independent limits */
 	unsigned mtu;
 };

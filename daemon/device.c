@@ -46,13 +46,21 @@ int device_open(struct device *d, const struct ustackd_config *c, const struct m
 	memset(d, 0, sizeof(*d));
 	d->kind = c->backend;
 	if (c->backend == BACKEND_TAP) {
-		struct tap_config tc = { .ifname = c->ifname, .mtu = c->mtu, .mac = *tap_mac };
+		struct tap_config tc = { .ifname = c->ifname,
+					 .mtu = c->mtu,
+					 .mac = *tap_mac,
+					 .offload = c->tap_offload };
 
 		r = tap_open(&tc, &d->tap, why, sizeof(why));
 		if (r < 0) {
 			log_error("tap: %s", why);
 			return r;
 		}
+		if (tap_offload(d->tap))
+			log_info("tap: receive offload on (IFF_VNET_HDR, csum, tso4)");
+		else if (c->tap_offload)
+			log_notice("tap: receive offload unavailable (%s): plain TAP",
+				   tap_offload_why(d->tap));
 		lower = tap_netif(d->tap);
 		snprintf(d->desc, sizeof(d->desc), "tap %s", tap_ifname(d->tap));
 	} else {

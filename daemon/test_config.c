@@ -71,6 +71,11 @@ START_TEST(test_set_valid)
 	ck_assert_int_eq(config_set(&c, "log-level", "warning", why, sizeof(why)), 0);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_WARNING);
 	ck_assert_int_eq(config_set(&c, "busy-poll", "50", why, sizeof(why)), 0);
+	ck_assert(c.tap_offload); /* the default */
+	ck_assert_int_eq(config_set(&c, "tap-offload", "off", why, sizeof(why)), 0);
+	ck_assert(!c.tap_offload);
+	ck_assert_int_eq(config_set(&c, "tap-offload", "on", why, sizeof(why)), 0);
+	ck_assert(c.tap_offload);
 	ck_assert_int_eq(config_check(&c, why, sizeof(why)), 0);
 }
 END_TEST
@@ -101,6 +106,7 @@ static const struct {
 	{ "ifname", "a/b", "interface name" },
 	{ "ifname", "averyveryverylongname", "longer than" },
 	{ "busy-poll", "10001", "out of range" },
+	{ "tap-offload", "yes", "not on or off" },
 	{ "nosuchkey", "1", "unknown key" },
 };
 

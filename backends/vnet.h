@@ -1,0 +1,42 @@
+/* The virtio-net header of a TAP opened with IFF_VNET_HDR (receive offload).
+ *
+ * With TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) the kernel hands the TAP reader frames whose
+ * TCP/UDP checksum is not computed yet (VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum field
+ * holds the pseudo-header sum, the rest is to be summed from csum_start and stored at
+ * csum_start + csum_offset) and TCP segments larger than the MSS, up to a 64 KiB IPv4
+ * datagram (gso_type VIRTIO_NET_HDR_GSO_TCPV4). vnet_rx_fixup() finishes the checksum in
+ * place so that the stack, which verifies every checksum, gets an ordinary (if large)
+ * frame. Pure: no I/O, no allocation.
+ *
+ * The header's 16-bit fields are in the host's byte order (a TAP without TUNSETVNETLE/BE
+ * uses the legacy virtio convention, native endianness). */
+#ifndef USTACK_BACKENDS_VNET_H
+#define USTACK_BACKENDS_VNET_H
+
+#include <linux/virtio_net.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VNET_HDR_LEN sizeof(struct virtio_net_hdr) /* 10 */
+
+struct vnet_stats {
+	uint64_t csum_completed; /* NEEDS_CSUM frames finished here */
+	uint64_t gso_frames;	 /* TCPv4 segments larger than the MSS passed on whole */
+	uint64_t bad_csum_pos;	 /* csum_start/csum_offset outside the frame: dropped */
+	uint64_t bad_gso;	 /* a GSO type we did not ask for (UDP, TCPv6): dropped */
+};
+
+/* Reads the header (hdr: VNET_HDR_LEN bytes, any alignment) into h. */
+void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h);
+
+/* Writes a header that asks for nothing (no checksum to finish, no segmentation). */
+void vnet_hdr_emit_none(uint8_t *hdr);
+
+/* Prepares frame (len bytes of Ethernet frame after the header h) for the stack: finishes
+ * a partial checksum, accepts a TCPv4 GSO frame as it is. Returns 0 (pass it on), -EINVAL
+ * (csum_start/csum_offset do not fit the frame) or -EPROTONOSUPPORT (a GSO type other than
+ * TCPv4); either error is counted in st (may be NULL) and the frame must be dropped. */
+int vnet_rx_fixup(const struct virtio_net_hdr *h, uint8_t *frame, size_t len,
+		  struct vnet_stats *st);
+
+#endif
