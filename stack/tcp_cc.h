@@ -52,9 +52,9 @@ struct tcp_cc_ops {
 	 * Call once per recovery episode. */
 	void (*on_enter_recovery)(struct tcp_cc *cc, uint32_t bytes_in_flight, uint64_t now_ns);
 	/* Fast recovery ended (an ACK covered the recover point, RFC 6582 §3.2 step 3).
-	 * bytes_in_flight is the flight size after that ACK. cwnd = min(ssthresh,
-	 * max(FlightSize, SMSS) + SMSS), RFC 6582 §3.2 step 3 option (1), which avoids a
-	 * burst when little is in flight; the slow start that may follow recovers the rest. */
+	 * bytes_in_flight is the flight size after that ACK (unused by both algorithms).
+	 * cwnd = ssthresh, RFC 6582 §3.2 step 3 option (2), as Linux: option (1) avoids a
+	 * burst but leaves 2*SMSS after a full ACK, where one more loss costs an RTO. */
 	void (*on_exit_recovery)(struct tcp_cc *cc, uint32_t bytes_in_flight, uint64_t now_ns);
 	/* The retransmission timer expired. first: true for the first expiry of a loss episode
 	 * (the RTO that retransmits SND.UNA for the first time), false for further backed-off

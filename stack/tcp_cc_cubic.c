@@ -172,10 +172,11 @@ static void cubic_on_exit_recovery(struct tcp_cc *cc, uint32_t bytes_in_flight,
 				   uint64_t now_ns)
 {
 	(void)now_ns;
-	/* As NewReno (RFC 6582 §3.2 step 3 option 1); the epoch starts at the next ACK in
-	 * congestion avoidance (§4.2: t counts from the start of that stage). */
-	uint64_t w = (uint64_t)(bytes_in_flight > cc->mss ? bytes_in_flight : cc->mss) + cc->mss;
-	cc->cwnd_bytes = w < cc->ssthresh_bytes ? (uint32_t)w : cc->ssthresh_bytes;
+	(void)bytes_in_flight;
+	/* As NewReno (RFC 6582 §3.2 step 3, option 2: cwnd = ssthresh); the epoch starts at
+	 * the next ACK in congestion avoidance (§4.2: t counts from the start of that
+	 * stage). */
+	cc->cwnd_bytes = cc->ssthresh_bytes;
 	cc->u.cubic.in_epoch = false;
 }
 

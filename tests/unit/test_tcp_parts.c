@@ -153,7 +153,7 @@ START_TEST(ring_write_at_commit)
 	ck_assert_int_eq(ring_reserve_iov(&r, 0, 16, iov), 2);
 	ck_assert_uint_eq(iov[0].iov_len + iov[1].iov_len, 16);
 	memcpy(iov[0].iov_base, "0123456789abcdef", iov[0].iov_len);
-	memcpy(iov[1].iov_base, "0123456789abcdef" + iov[0].iov_len, iov[1].iov_len);
+	memcpy(iov[1].iov_base, &"0123456789abcdef"[iov[0].iov_len], iov[1].iov_len);
 	ck_assert_uint_eq(ring_commit(&r, 16), 16);
 	ck_assert_uint_eq(ring_read(&r, out, 16), 16);
 	ck_assert_mem_eq(out, "0123456789abcdef", 16);
@@ -556,11 +556,12 @@ START_TEST(newreno_recovery_and_rto)
 	cc.cwnd_bytes += 3 * mss; /* TCP's inflation (RFC 6582) */
 	tcp_cc_on_exit_recovery(&cc, 20 * mss, 0);
 	ck_assert_uint_eq(cc.cwnd_bytes, 20 * mss);
-	/* Exit with little in flight: no burst, min(ssthresh, FlightSize + SMSS). */
+	/* Exit with little in flight: still ssthresh (RFC 6582 option 2), not the 3*SMSS
+	 * that option 1 would leave. */
 	tcp_cc_on_enter_recovery(&cc, 20 * mss, 0);
 	ck_assert_uint_eq(cc.ssthresh_bytes, 10 * mss);
 	tcp_cc_on_exit_recovery(&cc, 2 * mss, 0);
-	ck_assert_uint_eq(cc.cwnd_bytes, 3 * mss);
+	ck_assert_uint_eq(cc.cwnd_bytes, 10 * mss);
 	/* Floor of 2*SMSS. */
 	tcp_cc_on_enter_recovery(&cc, 3 * mss, 0);
 	ck_assert_uint_eq(cc.ssthresh_bytes, 2 * mss);
