@@ -20,6 +20,9 @@
  *   bit 1: keep the checksum as given (raw) or corrupt it (near the window): the drop path.
  *   bit 2: the stack's user shuts its sending side before the segments (FIN-WAIT states).
  *   bit 3: the device refuses every other write with -ENOBUFS.
+ *   bit 4: keepalive on the connection (1 s idle, 1 s apart, 2 probes): the clock's runs
+ *          reach the probes and the drop.
+ *   bit 5: no Nagle (TCP_SO_NODELAY); bit 6: a 3 s user timeout (TCP_SO_USER_TIMEOUT_MS).
  * dt advances the clock by dt * 10 ms before the segment. */
 #include <errno.h>
 #include <stdbool.h>
@@ -320,6 +323,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!app.conn || tcp_sock_state(app.conn) != TCP_STATE_ESTABLISHED)
 		__builtin_trap(); /* the handshake must complete */
 	dev.flaky = (mode & 0x08) != 0;
+	if (mode & 0x10) {
+		tcp_setopt(app.conn, TCP_SO_KEEPALIVE, 1);
+		tcp_setopt(app.conn, TCP_SO_KEEPIDLE_S, 1);
+		tcp_setopt(app.conn, TCP_SO_KEEPINTVL_S, 1);
+		tcp_setopt(app.conn, TCP_SO_KEEPCNT, 2);
+	}
+	if (mode & 0x20)
+		tcp_setopt(app.conn, TCP_SO_NODELAY, 1);
+	if (mode & 0x40)
+		tcp_setopt(app.conn, TCP_SO_USER_TIMEOUT_MS, 3000);
 	if (mode & 0x04)
 		tcp_shutdown(app.conn, SHUT_WR);
 

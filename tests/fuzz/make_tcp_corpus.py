@@ -62,6 +62,10 @@ SEEDS = {
     "shut-then-fin": b"\x05" + seg(ACK, dt=2) + seg(ACK | FIN, dt=2) + seg(ACK, dt=250),
     "bad-checksum": b"\x03" + seg(ACK | PSH, payload=b"bad"),
     "flaky-device": b"\x09" + seg(ACK | PSH, payload=b"f" * 3000) + seg(ACK, dt=100),
+    "keepalive-idle": b"\x11" + seg(ACK | PSH, payload=b"k" * 10) + seg(ACK, dt=150)
+    + seg(ACK, dt=120),
+    "nodelay-user-timeout": b"\x61" + seg(ACK | PSH, payload=b"t" * 1000, wnd=0)
+    + seg(ACK, wnd=0, dt=200),
     "raw-data": b"\x00" + raw(raw_tcp(1001, 0, ACK | PSH, payload=b"raw"))
     + raw(raw_tcp(1004, 0, FIN | ACK)),
     "raw-garbage": b"\x00" + raw(b"\x9c\x40\x00\x07" + b"\xff" * 30),

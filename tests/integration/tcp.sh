@@ -2,10 +2,12 @@
 # TCP of ustackd against the Linux kernel over one backend, in network namespaces of its own:
 #   tcp.sh USTACKD tap|xdp-skb|xdp-native
 # The built-in services (echo:7, discard:9, chargen:19) with nc and socat; 100 MB each way
-# checked byte for byte; the same with nftables dropping 3 % of the packets each way; a SYN
-# to a closed port is refused by a RST; keepalive (--tcp-keepalive 2,1,3): three probes
-# with SEQ = SND.NXT - 1 and no data, then the connection dropped ~5 s after the peer went
-# silent. Same link set-up as backend.sh: the kernel is 10.203.0.1, the daemon 10.203.0.2.
+# checked byte for byte; echo's backpressure (a writer that does not read is stopped by the
+# window, the daemon's memory does not grow); the same transfers with nftables dropping 3 %
+# of the packets each way; a SYN to a closed port is refused by a RST; the per-service
+# connection limit; keepalive (--tcp-keepalive 2,1,3): three probes with SEQ = SND.NXT - 1
+# and no data, then the connection dropped ~5 s after the peer went silent. Same link set-up
+# as backend.sh: the kernel is 10.203.0.1, the daemon 10.203.0.2. Runs in ~30 s.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 it_init "${1:-}"
@@ -151,6 +153,59 @@ bulk() {
 	rm -f "$data"
 }
 bulk "clean link" "$BIG"
+
+# --- Echo backpressure: a client that writes without reading is stopped by the window -----
+# It writes until nothing more goes for 1 s; what it got out must be bounded by the buffers
+# on the way (both kernels' and the daemon's), the daemon's memory must not grow with it,
+# and once it reads, every byte comes back in order.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
+rss0=$(rss_kb)
+out=$(hx timeout 60 python3 - "$DAEMON_IP" "$DAEMON_PID" <<'EOF'
+import hashlib, os, select, socket, sys, time
+total = 64 << 20
+data = os.urandom(1 << 20)
+s = socket.create_connection((sys.argv[1], 7), timeout=10)
+s.setblocking(False)
+sent, last = 0, time.monotonic()
+while sent < total and time.monotonic() - last < 1.0:
+    try:
+        n = s.send(data[sent % len(data):])
+        sent += n
+        last = time.monotonic()
+    except BlockingIOError:
+        select.select([], [s], [], 0.1)
+stalled_at = sent
+rss = [l.split()[1] for l in open(f"/proc/{sys.argv[2]}/status") if l.startswith("VmRSS:")][0]
+# Now read while writing the rest; then half-close and read to the end.
+h_sent, h_got, got = hashlib.sha256(), hashlib.sha256(), 0
+for off in range(0, sent, len(data)):
+    h_sent.update(data[:min(len(data), sent - off)])
+shut = False
+while True:
+    r, w, _ = select.select([s], [s] if not shut else [], [], 10)
+    if not r and not w:
+        print("timeout"); sys.exit(1)
+    if w:
+        if sent < total:
+            n = s.send(data[sent % len(data):][:total - sent])
+            h_sent.update(data[sent % len(data):][:n])
+            sent += n
+        else:
+            s.shutdown(socket.SHUT_WR); shut = True
+    if r:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        h_got.update(b); got += len(b)
+print(stalled_at, rss, sent, got, "equal" if h_got.digest() == h_sent.digest() and got == sent else "DIFFERENT")
+EOF
+)
+read -r stalled rss1 sent got verdict <<<"$out"
+if [ "${verdict:-}" = equal ] && [ "$stalled" -lt $((64 << 20)) ] && [ $((rss1 - rss0)) -lt 8192 ]; then
+	pass "echo backpressure: a writer that does not read stalls after $((stalled >> 10)) KiB, daemon RSS +$((rss1 - rss0)) KiB; then $got bytes back, equal"
+else
+	fail "echo backpressure: bounded, then every byte back" "got: $out (RSS before ${rss0} KiB)"
+fi
 
 # --- The same with 3 % of the packets dropped in each direction ---------------------------
 retrans0=$(snmp_get "$SNMP" TcpRetransSegs)
