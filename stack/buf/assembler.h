@@ -29,20 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../wire/tcp.h" /* struct tcp_sack_block */
+
 /* 32 holes is far more than real reordering produces (Linux keeps an rbtree without a cap
  * but prunes under memory pressure; smoltcp defaults to 4). Each range costs 12 bytes. */
 #define ASM_MAX_RANGES 32
-
-/* One SACK block (RFC 2018 §3), host byte order: sequence numbers of the first byte and of
- * the byte just after the block. Guarded so that wire/tcp.h may define the same struct
- * under the same guard. */
-#ifndef USTACK_TCP_SACK_BLOCK_DEFINED
-#define USTACK_TCP_SACK_BLOCK_DEFINED
-struct tcp_sack_block {
-	uint32_t left;	/* Left Edge: first sequence number of the block */
-	uint32_t right; /* Right Edge: sequence number just after the last byte */
-};
-#endif
 
 struct asm_range {
 	uint32_t start; /* offset of the first byte */

@@ -36,14 +36,12 @@
 
 #define TCP_WS_MAX 14 /* RFC 7323 §2.3: larger shifts are used as 14 */
 
-/* Same definition and guard as buf/assembler.h, so both headers may be included. */
-#ifndef USTACK_TCP_SACK_BLOCK_DEFINED
-#define USTACK_TCP_SACK_BLOCK_DEFINED
+/* One SACK block (RFC 2018 §3), host byte order: the sequence numbers of the first byte
+ * and of the byte just after the block. */
 struct tcp_sack_block {
-	uint32_t left;	/* Left Edge: first sequence number of the block */
-	uint32_t right; /* Right Edge: sequence number just after the last byte */
+	uint32_t left;
+	uint32_t right;
 };
-#endif
 
 /* Options present in a segment. A has_ flag is set only when the option had the exact
  * length its kind requires; one of another length is skipped as unknown. */
