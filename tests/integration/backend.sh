@@ -22,39 +22,7 @@ COMMON=(--address "$DAEMON_IP/24" --mac "$DAEMON_MAC" --control "$RUN/ctl.sock"
 	--state-dir "$IT_DIR/state" --pcap "$PCAP" --service echo:7,discard:9,chargen:19
 	--log-level info)
 
-case "$MODE" in
-tap)
-	D=$H
-	IF=ustack0
-	it_daemon "$D" "$LOG" --backend tap --ifname "$IF" "${COMMON[@]}" || {
-		fail "ustackd starts on TAP"
-		it_finish
-	}
-	ip -n "$H" addr add "$HOST_IP/24" dev "$IF"
-	;;
-xdp-skb | xdp-native)
-	D=$(it_netns d) || exit 1
-	IF=ustv0
-	ip link add "$IF" netns "$H" type veth peer name ustv1 netns "$D" || exit 1
-	ip -n "$H" link set "$IF" up
-	ip -n "$D" link set ustv1 up
-	ip -n "$H" addr add "$HOST_IP/24" dev "$IF"
-	# The kernel leaves UDP/TCP checksums of locally sent packets to the device when it
-	# offers offload (CHECKSUM_PARTIAL), and a veth does: an AF_XDP reader then sees
-	# them unfinished. A real NIC finishes them on the wire; here, turn offload off.
-	ip netns exec "$H" ethtool -K "$IF" tx off >/dev/null
-	it_daemon "$D" "$LOG" --backend af_xdp --ifname ustv1 --queue 0 \
-		--xdp-mode "${MODE#xdp-}" "${COMMON[@]}" || {
-		fail "ustackd starts on AF_XDP ($MODE)"
-		it_finish
-	}
-	;;
-*)
-	echo "unknown backend $MODE" >&2
-	exit 2
-	;;
-esac
-pass "ustackd starts ($MODE): $(sed -n 's/^<5>up: //p' "$LOG")"
+it_backend "$MODE" "$LOG" "${COMMON[@]}"
 SNMP="$RUN/snmp"
 hx() { ip netns exec "$H" "$@"; }
 

@@ -116,6 +116,50 @@ it_daemon() {
 	return 1
 }
 
+# it_backend MODE LOG DAEMON_ARGS...: the link between the kernel in namespace $H (with
+# $HOST_IP/24) and ustackd on MODE: tap (the daemon in $H, its TAP ustack0), or xdp-skb /
+# xdp-native (the daemon in a namespace of its own on one end of a veth pair, ustv0 in $H).
+# Sets D (the daemon's namespace) and IF (the kernel's interface), and counts the start as
+# a check (a failed start ends the script).
+it_backend() {
+	local mode=$1 log=$2
+	shift 2
+	case "$mode" in
+	tap)
+		D=$H
+		IF=ustack0
+		it_daemon "$D" "$log" --backend tap --ifname "$IF" "$@" || {
+			fail "ustackd starts on TAP"
+			it_finish
+		}
+		ip -n "$H" addr add "$HOST_IP/24" dev "$IF"
+		;;
+	xdp-skb | xdp-native)
+		D=$(it_netns d) || exit 1
+		IF=ustv0
+		ip link add "$IF" netns "$H" type veth peer name ustv1 netns "$D" || exit 1
+		ip -n "$H" link set "$IF" up
+		ip -n "$D" link set ustv1 up
+		ip -n "$H" addr add "$HOST_IP/24" dev "$IF"
+		# The kernel leaves UDP/TCP checksums of locally sent packets to the device when
+		# it offers offload (CHECKSUM_PARTIAL), and a veth does: an AF_XDP reader then
+		# sees them unfinished. A real NIC finishes them on the wire; here, turn
+		# offload off.
+		ip netns exec "$H" ethtool -K "$IF" tx off >/dev/null
+		it_daemon "$D" "$log" --backend af_xdp --ifname ustv1 --queue 0 \
+			--xdp-mode "${mode#xdp-}" "$@" || {
+			fail "ustackd starts on AF_XDP ($mode)"
+			it_finish
+		}
+		;;
+	*)
+		echo "unknown backend $mode" >&2
+		exit 2
+		;;
+	esac
+	pass "ustackd starts ($mode): $(sed -n 's/^<5>up: //p' "$log")"
+}
+
 # it_stop PID: SIGTERM, waits up to 10 s; returns the daemon's exit status.
 it_stop() {
 	local pid=$1 rc

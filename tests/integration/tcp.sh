@@ -39,36 +39,7 @@ COMMON=(--address "$DAEMON_IP/24" --mac "$DAEMON_MAC" --control "$RUN/ctl.sock"
 	--state-dir "$IT_DIR/state" --service echo:7,discard:9,chargen:19
 	--tcp-keepalive "$KA_IDLE,$KA_INTVL,$KA_CNT" --log-level info)
 
-case "$MODE" in
-tap)
-	IF=ustack0
-	it_daemon "$H" "$LOG" --backend tap --ifname "$IF" "${COMMON[@]}" || {
-		fail "ustackd starts on TAP"
-		it_finish
-	}
-	ip -n "$H" addr add "$HOST_IP/24" dev "$IF"
-	;;
-xdp-skb | xdp-native)
-	D=$(it_netns d) || exit 1
-	IF=ustv0
-	ip link add "$IF" netns "$H" type veth peer name ustv1 netns "$D" || exit 1
-	ip -n "$H" link set "$IF" up
-	ip -n "$D" link set ustv1 up
-	ip -n "$H" addr add "$HOST_IP/24" dev "$IF"
-	# Checksums finished by the kernel, not left to the veth (see backend.sh).
-	ip netns exec "$H" ethtool -K "$IF" tx off >/dev/null
-	it_daemon "$D" "$LOG" --backend af_xdp --ifname ustv1 --queue 0 \
-		--xdp-mode "${MODE#xdp-}" "${COMMON[@]}" || {
-		fail "ustackd starts on AF_XDP ($MODE)"
-		it_finish
-	}
-	;;
-*)
-	echo "unknown backend $MODE" >&2
-	exit 2
-	;;
-esac
-pass "ustackd starts ($MODE): $(sed -n 's/^<5>up: //p' "$LOG")"
+it_backend "$MODE" "$LOG" "${COMMON[@]}"
 SNMP="$RUN/snmp"
 # (Not for background jobs: $! would be the subshell, not the program.)
 hx() { ip netns exec "$H" "$@"; }
