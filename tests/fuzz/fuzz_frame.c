@@ -23,41 +23,7 @@
 #include "stack/stack.h"
 #include "stack/wire/eth.h"
 
-#define FZ_NS_PER_MS 1000000ull
-#define FZ_START_NS (1000 * FZ_NS_PER_MS)
-#define FZ_MAX_POLLS 64 /* bounds the end-of-input clock run */
-
-/* The frame a fill callback writes is placed at the end of this buffer: ASan puts a redzone
- * after a global, so a fill that writes past `size` is reported. */
-static uint8_t tx_buf[IPV4_MAX_LEN + ETH_HDR_LEN];
-
-struct fz_dev {
-	struct netif nif;
-	bool flaky;
-	unsigned writes;
-};
-
-static int fz_write(struct netif *nif, size_t size, netif_fill_fn fill, void *ctx)
-{
-	struct fz_dev *dev = (struct fz_dev *)nif;
-	uint8_t *buf;
-	size_t n;
-
-	/* netif.h: -EMSGSIZE when size exceeds MTU + Ethernet header. */
-	if (size > (size_t)nif->mtu + ETH_HDR_LEN)
-		return -EMSGSIZE;
-	if (dev->flaky && dev->writes++ % 2 == 1)
-		return -ENOBUFS;
-	buf = tx_buf + sizeof(tx_buf) - size;
-	n = fill(buf, size, ctx);
-	/* The contract: fill returns the length it wrote, within the buffer; a frame too
-	 * short for an Ethernet header is a stack bug as well. */
-	if (n > size || n < ETH_HDR_LEN)
-		__builtin_trap();
-	return 0;
-}
-
-static const struct netif_ops fz_ops = { .write = fz_write };
+#include "fuzz_dev.h"
 
 /* UDP echo (RFC 862): exercises the socket receive and send paths with fuzzed data. */
 static int fz_udp_recv(struct udp_sock *s, void *user, const struct udp_dgram *d)
@@ -77,13 +43,6 @@ static void fz_udp_error(struct udp_sock *s, void *user, const struct icmp_err *
 }
 
 static const struct udp_sock_ops fz_udp_ops = { .recv = fz_udp_recv, .error = fz_udp_error };
-
-/* Runs the timers due by now_ns (several may come due at once). */
-static void fz_poll_until(struct stack *st, uint64_t now_ns)
-{
-	for (int i = 0; i < FZ_MAX_POLLS && stack_next_deadline(st) <= now_ns; i++)
-		stack_poll(st, now_ns);
-}
 
 static uint16_t fz_be16(const uint8_t *p)
 {

@@ -39,33 +39,31 @@
 #include "stack/wire/ipv4.h"
 #include "stack/wire/tcp.h"
 
-#define FZ_NS_PER_MS 1000000ull
-#define FZ_START_NS (1000 * FZ_NS_PER_MS)
-#define FZ_MAX_POLLS 64	   /* bounds each clock run */
+#include "fuzz_dev.h"
+
 #define FZ_MAX_SEGMENTS 64 /* bounds the work per input */
 #define FZ_MAX_PAYLOAD 1500
 #define FZ_PEER_PORT 40000
 #define FZ_PORT 7
 #define FZ_PEER_ISN 1000u
 
-static uint8_t tx_buf[IPV4_MAX_LEN + ETH_HDR_LEN];
 static uint8_t rx_frame[ETH_HDR_LEN + IPV4_HDR_LEN + IPV4_MAX_LEN];
 
 static const struct mac fz_mac = { { 0x02, 0, 0, 0, 0, 0x02 } };
 static const struct mac fz_peer_mac = { { 0x02, 0, 0, 0, 0, 0x01 } };
 
-struct fz_dev {
-	struct netif nif;
-	bool flaky;
-	unsigned writes;
-	/* What the stack sent on the connection: its SND.NXT and latest timestamp. */
+/* The peer: the device, and what the stack sent on the connection (its SND.NXT and latest
+ * timestamp). */
+struct fz_peer {
+	struct fz_dev dev;
 	bool seen_synack;
 	uint32_t srv_isn, srv_nxt, srv_tsval;
 };
 
 /* The peer's view of the stack's segments. */
-static void fz_observe(struct fz_dev *dev, const uint8_t *frame, size_t len)
+static void fz_observe(struct fz_dev *d, const uint8_t *frame, size_t len)
 {
+	struct fz_peer *dev = (struct fz_peer *)d;
 	struct eth_hdr eh;
 	struct ipv4_hdr ih;
 	struct tcp_hdr th;
@@ -93,26 +91,6 @@ static void fz_observe(struct fz_dev *dev, const uint8_t *frame, size_t len)
 	if (th.opts.has_ts)
 		dev->srv_tsval = th.opts.tsval;
 }
-
-static int fz_write(struct netif *nif, size_t size, netif_fill_fn fill, void *ctx)
-{
-	struct fz_dev *dev = (struct fz_dev *)nif;
-	uint8_t *buf;
-	size_t n;
-
-	if (size > (size_t)nif->mtu + ETH_HDR_LEN)
-		return -EMSGSIZE;
-	if (dev->flaky && dev->writes++ % 2 == 1)
-		return -ENOBUFS;
-	buf = tx_buf + sizeof(tx_buf) - size;
-	n = fill(buf, size, ctx);
-	if (n > size || n < ETH_HDR_LEN)
-		__builtin_trap();
-	fz_observe(dev, buf, n);
-	return 0;
-}
-
-static const struct netif_ops fz_ops = { .write = fz_write };
 
 /* The application: accepts, echoes what it reads (unless told to leave it unread). */
 struct fz_app {
@@ -176,13 +154,6 @@ static void fz_accept_ready(struct tcp_sock *ls, void *user)
 
 static const struct tcp_sock_ops fz_listen_ops = { .accept_ready = fz_accept_ready };
 
-/* Runs the timers due by now_ns. */
-static void fz_poll_until(struct stack *st, uint64_t now_ns)
-{
-	for (int i = 0; i < FZ_MAX_POLLS && stack_next_deadline(st) <= now_ns; i++)
-		stack_poll(st, now_ns);
-}
-
 enum fz_csum {
 	FZ_CSUM_KEEP,  /* as given */
 	FZ_CSUM_FIX,   /* computed */
@@ -223,7 +194,7 @@ static void fz_deliver(struct stack *st, struct netif *nif, const uint8_t *seg, 
 }
 
 /* A segment from the peer built with the wire layer: header, options, payload. */
-static void fz_send(struct stack *st, struct fz_dev *dev, const struct tcp_hdr *h,
+static void fz_send(struct stack *st, struct fz_peer *dev, const struct tcp_hdr *h,
 		    const uint8_t *raw_opts, size_t raw_optlen, const uint8_t *payload,
 		    size_t paylen, bool bad_csum, uint64_t now)
 {
@@ -249,7 +220,7 @@ static void fz_send(struct stack *st, struct fz_dev *dev, const struct tcp_hdr *
 	}
 	if (paylen > 0)
 		memcpy(seg + hl, payload, paylen);
-	fz_deliver(st, &dev->nif, seg, hl + paylen, bad_csum ? FZ_CSUM_BREAK : FZ_CSUM_FIX, now);
+	fz_deliver(st, &dev->dev.nif, seg, hl + paylen, bad_csum ? FZ_CSUM_BREAK : FZ_CSUM_FIX, now);
 }
 
 static uint16_t fz_be16(const uint8_t *p)
@@ -262,7 +233,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t seed[32] = { 0x75, 0x73, 0x74, 0x61, 0x63, 0x6b }; /* "ustack" */
-	struct fz_dev dev = { .nif = { .ops = &fz_ops, .mac = fz_mac, .mtu = 1500 } };
+	struct fz_peer dev = { .dev = { .nif = { .ops = &fz_ops, .mac = fz_mac, .mtu = 1500 },
+					.observe = fz_observe } };
 	struct fz_app app = { 0 };
 	struct stack_config cfg;
 	struct tcp_sock *ls = NULL;
@@ -276,14 +248,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	mode = data[0];
-	dev.flaky = (mode & 0x08) != 0;
+	dev.dev.flaky = (mode & 0x08) != 0;
 	data++;
 	size--;
 
 	rng_seed(&rng, seed);
 	stack_config_defaults(&cfg);
 	cfg.gateway = addr_from_host(0x0acb0001);
-	if (stack_new(&cfg, &dev.nif, rng_random_fn, &rng, now, &st) < 0)
+	if (stack_new(&cfg, &dev.dev.nif, rng_random_fn, &rng, now, &st) < 0)
 		__builtin_trap();
 	stack_up(st, now);
 	arp_add_static(stack_arp(st), addr_from_host(0x0acb0001), fz_peer_mac);
@@ -305,7 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.opts.sack_perm = true;
 	h.opts.has_ts = true;
 	h.opts.tsval = peer_ts;
-	dev.flaky = false; /* the handshake itself always gets through */
+	dev.dev.flaky = false; /* the handshake itself always gets through */
 	now += FZ_NS_PER_MS;
 	fz_send(st, &dev, &h, NULL, 0, NULL, 0, false, now);
 	if (!dev.seen_synack)
@@ -322,7 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_send(st, &dev, &h, NULL, 0, NULL, 0, false, now);
 	if (!app.conn || tcp_sock_state(app.conn) != TCP_STATE_ESTABLISHED)
 		__builtin_trap(); /* the handshake must complete */
-	dev.flaky = (mode & 0x08) != 0;
+	dev.dev.flaky = (mode & 0x08) != 0;
 	if (mode & 0x10) {
 		tcp_setopt(app.conn, TCP_SO_KEEPALIVE, 1);
 		tcp_setopt(app.conn, TCP_SO_KEEPIDLE_S, 1);
@@ -349,7 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len > size)
 				len = size;
 			fz_poll_until(st, now);
-			fz_deliver(st, &dev.nif, data, len,
+			fz_deliver(st, &dev.dev.nif, data, len,
 				   (mode & 0x02) ? FZ_CSUM_KEEP : FZ_CSUM_FIX, now);
 			data += len;
 			size -= len;
