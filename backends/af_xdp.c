@@ -12,6 +12,7 @@
 #include <linux/xdp_diag.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -808,10 +809,8 @@ fail:
 	return r;
 }
 
-void afxdp_close(struct afxdp *x)
+static void xsk_prog_detach(struct afxdp *x)
 {
-	if (!x)
-		return;
 	if (x->attached) {
 		/* Detach our program, and only ours: old_prog_fd makes the kernel refuse if
 		 * another has replaced it meanwhile. */
@@ -821,6 +820,46 @@ void afxdp_close(struct afxdp *x)
 		if (x->prog_record[0] && x->prog_id)
 			unlink(x->prog_record);
 	}
+	x->attached = false;
+}
+
+void afxdp_quiesce(struct afxdp *x, struct afxdp_frame_census *c)
+{
+	xsk_prog_detach(x);
+	afxdp_flush(x);
+	comp_ring_drain(x);
+	c->free = x->um.nfree;
+	c->fill = AFXDP_FILL_RING_SIZE - xsk_prod_nb_free(&x->um.fill, AFXDP_FILL_RING_SIZE);
+	c->rx = xsk_cons_nb_avail(&x->sk.rx, AFXDP_RX_RING_SIZE);
+	c->tx = x->sk.tx_outstanding;
+	c->total = AFXDP_NUM_FRAMES;
+}
+
+int afxdp_kernel_stats(const struct afxdp *x, struct afxdp_kernel_stats *out)
+{
+	struct xdp_statistics st;
+	socklen_t len = sizeof(st);
+
+	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
+	if (getsockopt(x->sk.fd, SOL_XDP, XDP_STATISTICS, &st, &len) < 0)
+		return -errno;
+	out->rx_dropped = st.rx_dropped;
+	out->rx_invalid_descs = st.rx_invalid_descs;
+	out->tx_invalid_descs = st.tx_invalid_descs;
+	/* Linux 5.9 added these; an older kernel returns the first three only */
+	if (len >= offsetof(struct xdp_statistics, rx_fill_ring_empty_descs) + sizeof(uint64_t)) {
+		out->rx_ring_full = st.rx_ring_full;
+		out->rx_fill_ring_empty = st.rx_fill_ring_empty_descs;
+	}
+	return 0;
+}
+
+void afxdp_close(struct afxdp *x)
+{
+	if (!x)
+		return;
+	xsk_prog_detach(x);
 	if (x->sk.xsk)
 		xsk_socket__delete(x->sk.xsk);
 	if (x->um.umem)

@@ -81,4 +81,24 @@ const struct afxdp_stats *afxdp_stats(const struct afxdp *x);
 /* Frames on the free-frame stack now. */
 unsigned afxdp_free_frames(const struct afxdp *x);
 
+/* The kernel's drop counters for the socket (getsockopt XDP_STATISTICS): frames dropped
+ * (no socket memory), RX ring full, fill ring empty, invalid RX/TX descriptors. 0 or a
+ * negative errno. */
+struct afxdp_kernel_stats {
+	uint64_t rx_dropped, rx_ring_full, rx_fill_ring_empty, rx_invalid_descs,
+		tx_invalid_descs;
+};
+int afxdp_kernel_stats(const struct afxdp *x, struct afxdp_kernel_stats *out);
+
+/* Where the UMEM's frames are: ours (the free-frame stack), lent to the kernel for receive
+ * (fill ring), received and not yet handled (RX ring), being sent (TX ring, the kernel, the
+ * completion ring). Every frame is in exactly one place: the four add up to total, else a
+ * frame was lost. */
+struct afxdp_frame_census {
+	uint32_t free, fill, rx, tx, total;
+};
+/* For the end of the run, before afxdp_close(): detaches our XDP program, so that nothing
+ * more arrives, reclaims completed transmissions and counts the frames. */
+void afxdp_quiesce(struct afxdp *x, struct afxdp_frame_census *c);
+
 #endif

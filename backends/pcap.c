@@ -1,6 +1,10 @@
 #include "pcap.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,8 +30,10 @@ static void pcap_record(struct pcap_netif *p, const uint8_t *frame, size_t len)
 	struct pcap_rec_hdr h;
 	struct timespec ts;
 
-	if (!p->f)
+	if (!p->f) {
+		p->errors++; /* the file could not be reopened (SIGHUP): not recorded */
 		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.ts_sec = (uint32_t)ts.tv_sec;
 	h.ts_usec = (uint32_t)(ts.tv_nsec / 1000);
@@ -66,7 +72,11 @@ static const struct netif_ops pcap_ops = {
 	.write = pcap_write,
 };
 
-static int pcap_file_open(struct pcap_netif *p)
+/* Opens p->path: truncated at start, appended to on a reopen (a SIGHUP without a rotation
+ * must not wipe the capture; a rotated path is created anew and gets the file header).
+ * O_NONBLOCK on open(2) only: a FIFO without a reader fails with ENXIO instead of blocking
+ * the daemon (at start, or in the packet loop on SIGHUP); writes then block as usual. */
+static int pcap_file_open(struct pcap_netif *p, bool truncate)
 {
 	struct pcap_file_hdr h = {
 		.magic = PCAP_MAGIC_USEC, /* written in host order: readers detect it */
@@ -75,13 +85,32 @@ static int pcap_file_open(struct pcap_netif *p)
 		.snaplen = PCAP_SNAPLEN,
 		.linktype = PCAP_LINKTYPE_ETHERNET,
 	};
-	FILE *f = fopen(p->path, "we");
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct stat st;
+	FILE *f;
+	int fd, fl, r;
 
-	if (!f)
+	fd = open(p->path, flags | (truncate ? O_TRUNC : O_APPEND), 0666);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		p->f = f; /* the same file again: records go on after the existing ones */
+		return 0;
+	}
 	if (fwrite(&h, sizeof(h), 1, f) != 1 || fflush(f) != 0) {
-		int r = -errno;
-
+		r = -errno;
 		fclose(f);
 		return r ? r : -EIO;
 	}
@@ -99,7 +128,7 @@ int pcap_netif_open(struct pcap_netif *p, struct netif *lower, const char *path)
 	p->nif.ops = &pcap_ops;
 	p->nif.mac = lower->mac;
 	p->nif.mtu = lower->mtu;
-	return pcap_file_open(p);
+	return pcap_file_open(p, true);
 }
 
 int pcap_netif_reopen(struct pcap_netif *p)
@@ -107,7 +136,7 @@ int pcap_netif_reopen(struct pcap_netif *p)
 	if (p->f)
 		fclose(p->f);
 	p->f = NULL;
-	return pcap_file_open(p);
+	return pcap_file_open(p, false);
 }
 
 void pcap_netif_close(struct pcap_netif *p)

@@ -14,19 +14,23 @@
 
 #include "stack/netif.h"
 
-#define PCAP_SNAPLEN 65535
+/* Whole frames: with TAP receive offload a frame is up to 64 KiB of IP plus its Ethernet
+ * header, more than the traditional 65535. tcpdump's own default is 262144. */
+#define PCAP_SNAPLEN 262144
 
 struct pcap_netif {
 	struct netif nif; /* first: the write op recovers the wrapper from it */
 	struct netif *lower;
 	FILE *f;
 	char path[4096];
-	uint64_t frames, errors;
+	uint64_t frames, errors; /* records written; frames not recorded (write error, no file) */
 };
 
-/* Opens (truncates) path and writes the file header. 0 or a negative errno. */
+/* Opens (truncates) path and writes the file header. 0 or a negative errno: -ENXIO for a
+ * FIFO that has no reader (never blocks). */
 int pcap_netif_open(struct pcap_netif *p, struct netif *lower, const char *path);
-/* Reopens the file (after a rotation: SIGHUP). */
+/* Reopens the file (after a rotation: SIGHUP): a new file gets the header, an existing
+ * non-empty one is appended to. Until a reopen succeeds, frames are counted in errors. */
 int pcap_netif_reopen(struct pcap_netif *p);
 void pcap_netif_close(struct pcap_netif *p);
 /* Records a received frame. */

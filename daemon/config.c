@@ -272,12 +272,69 @@ static int copy_string(const char *key, const char *s, char *dst, size_t dstlen,
 	return 0;
 }
 
+/* Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). The
+ * offset of the first bad byte, or -1 when s is valid. */
+static long utf8_invalid_at(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (const unsigned char *p = s; *p;) {
+		unsigned char b = *p;
+		size_t n;
+		uint32_t cp, min;
+
+		if (b < 0x80) {
+			p++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf) {
+			n = 1, cp = b & 0x1fu, min = 0x80;
+		} else if (b >= 0xe0 && b <= 0xef) {
+			n = 2, cp = b & 0x0fu, min = 0x800;
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			n = 3, cp = b & 0x07u, min = 0x10000;
+		} else {
+			return (long)(p - s);
+		}
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+				return (long)(p - s);
+			cp = (cp << 6) | (p[i] & 0x3fu);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (long)(p - s);
+		p += n + 1;
+	}
+	return -1;
+}
+
+/* Every value, from the file or a flag: text, so that it can be logged and shown as is. */
+static int check_text(const char *key, const char *value, char *why, size_t whylen)
+{
+	long bad = utf8_invalid_at(value);
+
+	if (bad >= 0)
+		return why_set(why, whylen, "%s: the value is not valid UTF-8 (byte %ld)", key,
+			       bad + 1);
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return why_set(why, whylen,
+				       "%s: the value contains a control character (0x%02x)", key,
+				       *p);
+	return 0;
+}
+
 int config_set(struct ustackd_config *c, const char *key, const char *value, char *why,
 	       size_t whylen)
 {
 	unsigned long v;
 	int r;
 
+	if (check_text("key", key, why, whylen) < 0)
+		return why_set(why, whylen, "a key that is not printable text");
+	r = check_text(key, value, why, whylen);
+	if (r < 0)
+		return r;
 	if (strcmp(key, "backend") == 0) {
 		if (strcmp(value, "tap") == 0)
 			c->backend = BACKEND_TAP;
@@ -288,8 +345,8 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 		return 0;
 	}
 	if (strcmp(key, "ifname") == 0) {
-		if (strchr(value, '/') || strchr(value, ' ') || strcmp(value, ".") == 0 ||
-		    strcmp(value, "..") == 0)
+		/* Linux's dev_valid_name(): no '/', ':' or white space, not "." or "..". */
+		if (strpbrk(value, "/: \t") || strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
 			return why_set(why, whylen, "ifname: '%s' is not an interface name",
 				       value);
 		return copy_string(key, value, c->ifname, sizeof(c->ifname), why, whylen);
@@ -403,6 +460,29 @@ static char *trim(char *s)
 	return s;
 }
 
+/* One line of at most len - 1 bytes into buf, without its newline. 1: a line, 0: the end
+ * of the file, -E2BIG: longer, -EILSEQ: a NUL byte in it (the rest of the line would be
+ * lost to strlen), or the read error. Never reads more than the line's first len bytes, so
+ * that an endless file (/dev/zero) ends in an error rather than a hang. */
+static int read_line(FILE *f, char *buf, size_t len)
+{
+	size_t n = 0;
+	int ch;
+
+	errno = 0;
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			return -EILSEQ;
+		if (n == len - 1)
+			return -E2BIG;
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	if (ch == EOF && ferror(f))
+		return errno ? -errno : -EIO;
+	return ch == EOF && n == 0 ? 0 : 1;
+}
+
 int config_load_file(struct ustackd_config *c, const char *path, char *why, size_t whylen)
 {
 	char line[1024], msg[512];
@@ -415,15 +495,29 @@ int config_load_file(struct ustackd_config *c, const char *path, char *why, size
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	for (;;) {
 		char *s, *eq, *key, *value;
-		size_t len = strlen(line);
 
 		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			r = why_set(why, whylen, "%s:%u: line too long", path, lineno);
+		r = read_line(f, line, sizeof(line));
+		if (r == 0)
+			break;
+		if (r == -E2BIG) {
+			r = why_set(why, whylen, "%s:%u: line too long (more than %zu bytes)", path,
+				    lineno, sizeof(line) - 1);
 			break;
 		}
+		if (r == -EILSEQ) {
+			r = why_set(why, whylen, "%s:%u: a NUL byte (not a text file?)", path,
+				    lineno);
+			break;
+		}
+		if (r < 0) {
+			/* fopen(3) opens a directory; reading it fails with EISDIR */
+			snprintf(why, whylen, "%s: %s", path, strerror(-r));
+			break;
+		}
+		r = 0;
 		s = trim(line);
 		if (*s == '\0' || *s == '#' || *s == ';')
 			continue;
@@ -450,8 +544,6 @@ int config_load_file(struct ustackd_config *c, const char *path, char *why, size
 			break;
 		}
 	}
-	if (r == 0 && ferror(f))
-		r = why_set(why, whylen, "%s: read error", path);
 	fclose(f);
 	return r;
 }

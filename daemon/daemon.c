@@ -138,6 +138,8 @@ void ustackd_stop(struct ustackd *d)
 {
 	if (d->st && d->snmp_on)
 		snmp_file_update(&d->snmp, stack_stats(d->st), false);
+	if (d->st)
+		device_report(&d->dev);
 	service_tcp_stop(&d->services);
 	service_udp_stop(&d->services);
 	if (d->st)

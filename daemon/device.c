@@ -95,7 +95,8 @@ int device_open(struct device *d, const struct ustackd_config *c, const struct m
 	if (c->pcap[0]) {
 		r = pcap_netif_open(&d->pcap, lower, c->pcap);
 		if (r < 0) {
-			log_error_errno(r, "Cannot open the pcap file %s", c->pcap);
+			log_error_errno(r, "Cannot open the pcap file %s%s", c->pcap,
+					r == -ENXIO ? " (a FIFO that nobody reads?)" : "");
 			device_close(d);
 			return r;
 		}
@@ -114,6 +115,62 @@ void device_close(struct device *d)
 	d->tap = NULL;
 	afxdp_close(d->xdp);
 	d->xdp = NULL;
+}
+
+void device_report(struct device *d)
+{
+	if (d->tap) {
+		const struct tap_stats *s = tap_stats(d->tap);
+
+		log_info("%s: received %llu frames (%llu bytes), sent %llu (%llu bytes); dropped: "
+			 "%llu sends refused, %llu bad virtio-net headers; %llu receive errors",
+			 d->desc, (unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
+			 (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
+			 (unsigned long long)s->tx_errors, (unsigned long long)s->rx_vnet_drops,
+			 (unsigned long long)s->rx_errors);
+	}
+	if (d->xdp) {
+		const struct afxdp_stats *s = afxdp_stats(d->xdp);
+		struct afxdp_kernel_stats k;
+		struct afxdp_frame_census fc;
+		uint32_t seen;
+
+		afxdp_quiesce(d->xdp, &fc);
+		if (afxdp_kernel_stats(d->xdp, &k) < 0)
+			memset(&k, 0, sizeof(k));
+		log_info("%s: received %llu frames (%llu bytes), sent %llu (%llu bytes); dropped: "
+			 "%llu sends refused (TX ring full), %llu by the kernel (%llu RX ring "
+			 "full, %llu fill ring empty, %llu bad RX and %llu bad TX descriptors); "
+			 "%llu kicks, %llu failed",
+			 d->desc, (unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
+			 (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
+			 (unsigned long long)s->tx_ring_full, (unsigned long long)k.rx_dropped,
+			 (unsigned long long)k.rx_ring_full, (unsigned long long)k.rx_fill_ring_empty,
+			 (unsigned long long)k.rx_invalid_descs,
+			 (unsigned long long)k.tx_invalid_descs, (unsigned long long)s->kicks,
+			 (unsigned long long)s->kick_errors);
+		seen = fc.free + fc.fill + fc.rx + fc.tx;
+		if (seen == fc.total)
+			log_info("%s: UMEM frames: all %u accounted for (%u free, %u fill ring, "
+				 "%u RX ring, %u sending)",
+				 d->desc, fc.total, fc.free, fc.fill, fc.rx, fc.tx);
+		else
+			log_error("%s: UMEM frames: %u of %u accounted for (%u free, %u fill ring, "
+				  "%u RX ring, %u sending): %d lost",
+				  d->desc, seen, fc.total, fc.free, fc.fill, fc.rx, fc.tx,
+				  (int)(fc.total - seen));
+	}
+	if (d->pcap_on) {
+		pcap_netif_flush(&d->pcap);
+		if (d->pcap.errors)
+			log_warning("pcap %s: %llu frames recorded, %llu not (write errors, or no "
+				    "file after a failed reopen)",
+				    d->pcap.path, (unsigned long long)d->pcap.frames,
+				    (unsigned long long)d->pcap.errors);
+		else
+			log_info("pcap %s: %llu frames recorded", d->pcap.path,
+				 (unsigned long long)d->pcap.frames);
+	}
 }
 
 int device_fd(const struct device *d)

@@ -30,6 +30,10 @@ struct device {
 int device_open(struct device *d, const struct ustackd_config *c, const struct mac *tap_mac,
 		const char *prog_record);
 void device_close(struct device *d);
+/* At the end of the run, before device_close(): the backend's and the pcap recorder's
+ * counters (every drop they count) to the log, and for AF_XDP the UMEM frame census (an
+ * error when a frame is missing). Stops AF_XDP receive (detaches the program). */
+void device_report(struct device *d);
 int device_fd(const struct device *d);
 /* Receives up to max frames (recorded to pcap, then fn). Count or negative errno. */
 int device_rx(struct device *d, unsigned max, backend_rx_fn fn, void *ctx);

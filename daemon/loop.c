@@ -195,9 +195,14 @@ static void loop_on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
+		if (!d->dev.pcap_on) {
+			log_info("SIGHUP: no pcap file to reopen");
+			return;
+		}
 		r = device_pcap_reopen(&d->dev);
 		if (r < 0)
-			log_error_errno(r, "Cannot reopen the pcap file %s", d->cfg.pcap);
+			log_error_errno(r, "Cannot reopen the pcap file %s; frames are not "
+					"recorded until the next SIGHUP", d->cfg.pcap);
 		else
 			log_info("SIGHUP: pcap file reopened");
 		return;

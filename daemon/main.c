@@ -14,6 +14,9 @@ int main(int argc, char **argv)
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGHUP reopens the pcap file once the loop runs (loop.c installs the handler); until
+	 * then its default action would kill us mid-start, and the file is new anyway. */
+	signal(SIGHUP, SIG_IGN);
 	config_defaults(&d.cfg);
 	r = config_parse_args(&d.cfg, argc, argv);
 	if (r > 0)

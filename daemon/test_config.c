@@ -1,6 +1,7 @@
 /* Unit tests of the daemon's pure parts: configuration parsing and the snmp file format. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,12 @@ static const struct {
 	{ "busy-poll", "10001", "out of range" },
 	{ "tap-offload", "yes", "not on or off" },
 	{ "nosuchkey", "1", "unknown key" },
+	/* Values are text: logged and shown as given. */
+	{ "ifname", "\xff\xfe", "not valid UTF-8" },
+	{ "ifname", "eth\xc0\xaf", "not valid UTF-8" },   /* overlong '/' */
+	{ "pcap", "/tmp/\xed\xa0\x80", "not valid UTF-8" }, /* a surrogate */
+	{ "state-dir", "/var/lib/\x1b[2Jx", "control character" },
+	{ "ifname", "a:b", "interface name" }, /* the kernel's rule: no ':' */
 };
 
 START_TEST(test_set_invalid)
@@ -160,6 +167,89 @@ START_TEST(test_file)
 	unlink(p);
 	p = write_tmp("config = /etc/other\n");
 	ck_assert_int_lt(config_load_file(&c, p, why, sizeof(why)), 0);
+	unlink(p);
+}
+END_TEST
+
+/* write_tmp() with a length: the content may hold NUL bytes. */
+static char *write_tmp_n(const char *data, size_t len)
+{
+	static char path[] = "/tmp/ustackd-test-XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/ustackd-test-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* A NUL byte hid the rest of its line from strlen(): "mtu = 1500\0...mtu = 99999" was
+ * read as mtu = 1500, and past 1023 bytes the remainder as a line of its own. */
+START_TEST(test_file_nul_byte)
+{
+	static const char text[] = "mtu = 1500\0garbage\nifname = tap1\n";
+	char *p = write_tmp_n(text, sizeof(text) - 1);
+
+	ck_assert_int_lt(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_msg(strstr(why, ":1: a NUL byte") != NULL, "%s", why);
+	unlink(p);
+}
+END_TEST
+
+/* An endless file (/dev/zero) ends in an error, not a hang nor an unbounded read. */
+START_TEST(test_file_endless)
+{
+	ck_assert_int_lt(config_load_file(&c, "/dev/zero", why, sizeof(why)), 0);
+	ck_assert_msg(strstr(why, "/dev/zero:1: a NUL byte") != NULL, "%s", why);
+}
+END_TEST
+
+START_TEST(test_file_is_directory)
+{
+	ck_assert_int_eq(config_load_file(&c, "/tmp", why, sizeof(why)), -EISDIR);
+	ck_assert_msg(strstr(why, "/tmp: Is a directory") != NULL, "%s", why);
+}
+END_TEST
+
+START_TEST(test_file_lines)
+{
+	char big[1100];
+	char *p;
+
+	/* A last line without its newline counts; so does one of exactly 1023 bytes. */
+	p = write_tmp("ifname = tap2\nmtu = 1400");
+	ck_assert_int_eq(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.mtu, 1400);
+	unlink(p);
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "mtu = 1300", 10);
+	big[1023] = '\0';
+	p = write_tmp(big);
+	ck_assert_int_eq(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.mtu, 1300);
+	unlink(p);
+	big[1023] = ' ';
+	big[1024] = '\n';
+	big[1025] = '\0';
+	p = write_tmp(big);
+	ck_assert_int_lt(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_msg(strstr(why, ":1: line too long") != NULL, "%s", why);
+	unlink(p);
+	/* CRLF line ends, a key given twice (the last wins), a missing '=' */
+	p = write_tmp("mtu = 1280\r\nmtu = 1290\r\n");
+	ck_assert_int_eq(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.mtu, 1290);
+	unlink(p);
+	p = write_tmp("= 5\n");
+	ck_assert_int_lt(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_msg(strstr(why, "unknown key ''") != NULL, "%s", why);
+	unlink(p);
+	p = write_tmp("ifname = \xff\n");
+	ck_assert_int_lt(config_load_file(&c, p, why, sizeof(why)), 0);
+	ck_assert_msg(strstr(why, ":1: ifname: the value is not valid UTF-8") != NULL, "%s",
+		      why);
 	unlink(p);
 }
 END_TEST
@@ -220,6 +310,10 @@ int main(void)
 	tcase_add_loop_test(tc, test_set_invalid, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_check_cross_fields);
 	tcase_add_test(tc, test_file);
+	tcase_add_test(tc, test_file_nul_byte);
+	tcase_add_test(tc, test_file_endless);
+	tcase_add_test(tc, test_file_is_directory);
+	tcase_add_test(tc, test_file_lines);
 	tcase_add_test(tc, test_args_override_file);
 	tcase_add_test(tc, test_snmp_format);
 	suite_add_tcase(s, tc);

@@ -28,8 +28,8 @@ hx() { ip netns exec "$H" "$@"; }
 
 # Ping (iputils): 0 % loss, fragmented both ways at 4000 and 20000 bytes (14 fragments).
 check "ping -c 20: 0% loss" sh -c "ip netns exec $H ping -c 20 -i 0.05 -W 2 $DAEMON_IP | grep -q ' 0% packet loss'"
-check "ping -s 4000 answered" sh -c "ip netns exec $H ping -c 3 -i 0.2 -W 2 -s 4000 $DAEMON_IP | grep -q ' 0% packet loss'"
-check "ping -s 20000 answered" sh -c "ip netns exec $H ping -c 3 -i 0.2 -W 2 -s 20000 $DAEMON_IP | grep -q ' 0% packet loss'"
+check "ping -s 4000 answered" sh -c "ip netns exec $H ping -c 3 -i 0.2 -W 5 -s 4000 $DAEMON_IP | grep -q ' 0% packet loss'"
+check "ping -s 20000 answered" sh -c "ip netns exec $H ping -c 3 -i 0.2 -W 5 -s 20000 $DAEMON_IP | grep -q ' 0% packet loss'"
 
 # 65000 bytes at MTU 1500: 45 fragments, over the 16-fragment limit: refused and counted.
 fails_before=$(snmp_wait "$SNMP" IpReasmFails)

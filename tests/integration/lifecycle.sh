@@ -10,7 +10,8 @@ it_init "${1:-}"
 bad_flag() {
 	local want=$1 out rc
 	shift
-	out=$("$USTACKD" "$@" 2>&1)
+	# timeout: a regression that accepts the value must not leave a daemon running
+	out=$(timeout 10 "$USTACKD" "$@" 2>&1)
 	rc=$?
 	if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q -- "$want"; then
 		pass "rejected: $* ($(printf '%s' "$out" | sed 's/^<3>//'))"
@@ -40,6 +41,22 @@ bad_flag "bad.conf:3: expected 'key = value'" --config "$IT_DIR/bad.conf"
 printf '# comment\nreasm-timeout = 0\n' >"$IT_DIR/bad2.conf"
 bad_flag "bad2.conf:2: reasm-timeout: 0 is out of range" --config "$IT_DIR/bad2.conf"
 bad_flag "No such file" --config "$IT_DIR/missing.conf"
+# Config files that are not text files: an error, never a hang.
+bad_flag "Is a directory" --config "$IT_DIR"
+printf 'mtu = 1500\0\nmtu = 99999\n' >"$IT_DIR/nul.conf"
+bad_flag "nul.conf:1: a NUL byte" --config "$IT_DIR/nul.conf"
+out=$(timeout 10 "$USTACKD" --config /dev/zero 2>&1)
+rc=$?
+if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q "/dev/zero:1: a NUL byte"; then
+	pass "rejected: --config /dev/zero (an endless file)"
+else
+	fail "rejected: --config /dev/zero" "exit $rc (124: hung), message: $out"
+fi
+# (af_xdp: were the name accepted, the daemon would fail on it rather than create a TAP)
+NOTAP=(--backend af_xdp --control "$IT_DIR/run0/ctl.sock" --state-dir "$IT_DIR/run0")
+printf 'ifname = \xff\xfe\n' >"$IT_DIR/utf.conf"
+bad_flag "ifname: the value is not valid UTF-8" "${NOTAP[@]}" --config "$IT_DIR/utf.conf"
+bad_flag "ifname: 'a:b' is not an interface name" "${NOTAP[@]}" --ifname a:b
 check "--help exits 0" "$USTACKD" --help
 check "--version exits 0" "$USTACKD" --version
 
@@ -86,8 +103,79 @@ if [ -s "$IT_DIR/a.pcap" ] && [ "$(tshark -r "$IT_DIR/a.pcap" 2>/dev/null | grep
 else
 	fail "SIGHUP reopens the pcap file" "$(ls -l "$IT_DIR"/a.pcap* 2>&1)"
 fi
+# SIGHUP without a rotation: the same file goes on (it was truncated, losing the capture).
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.203.0.7 >/dev/null
+sleep 1.5
+n=$(tshark -r "$IT_DIR/a.pcap" 2>/dev/null | grep -c 'Echo (ping) reply')
+if [ "$n" -ge 4 ]; then
+	pass "SIGHUP without a rotation keeps the capture ($n replies)"
+else
+	fail "SIGHUP without a rotation keeps the capture" "$n replies in a.pcap, want >= 4"
+fi
+# The reopen fails (a directory where the file was): logged, frames counted as not
+# recorded; the next SIGHUP recovers.
+mv "$IT_DIR/a.pcap" "$IT_DIR/a.pcap.2"
+mkdir "$IT_DIR/a.pcap"
+kill -HUP "$DAEMON_PID"
+sleep 0.5
+ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.203.0.7 >/dev/null
+check "a failed reopen is logged" grep -q '^<3>Cannot reopen the pcap file.*Is a directory' "$IT_DIR/cfg.log"
+rmdir "$IT_DIR/a.pcap"
+kill -HUP "$DAEMON_PID"
+# A SIGHUP storm while frames flow: the daemon stays up and answers.
+ip netns exec "$H" ping -c 20 -i 0.05 -W 2 10.203.0.7 >"$IT_DIR/storm.ping" 2>&1 &
+PING=$!
+for _ in $(seq 300); do kill -HUP "$DAEMON_PID" 2>/dev/null || break; done
+wait "$PING"
+check "SIGHUP storm: still running" kill -0 "$DAEMON_PID"
+check "SIGHUP storm: answers ping" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.203.0.7
 it_stop "$DAEMON_PID"
 check "SIGTERM after SIGHUP: exit 0" test $? -eq 0
+check "exit: the TAP counters in the log" grep -q '^<6>tap ustcfg0: received [1-9][0-9]* frames.*dropped: 0 sends refused' "$IT_DIR/cfg.log"
+check "exit: the pcap frames not recorded in the log" grep -q '^<4>pcap .*a.pcap: [0-9]* frames recorded, [1-9][0-9]* not' "$IT_DIR/cfg.log"
+
+# --pcap to a FIFO nobody reads: a clear error at once (it blocked forever in open(2)).
+mkfifo "$IT_DIR/cap.fifo"
+out=$(timeout 10 ip netns exec "$H" "$USTACKD" --ifname ustfifo0 --control "$RUN/ctl.sock" --pcap "$IT_DIR/cap.fifo" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'Cannot open the pcap file.*FIFO'; then
+	pass "--pcap to a FIFO without a reader: $(printf '%s' "$out" | grep '^<3>')"
+else
+	fail "--pcap to a FIFO without a reader fails at once" "exit $rc (124: hung): $out"
+fi
+out=$(timeout 10 ip netns exec "$H" "$USTACKD" --ifname ustfifo0 --control "$RUN/ctl.sock" --pcap /proc/ust-none/x.pcap 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'Cannot open the pcap file'; then
+	pass "--pcap to an unwritable path: $(printf '%s' "$out" | grep '^<3>')"
+else
+	fail "--pcap to an unwritable path fails clearly" "exit $rc: $out"
+fi
+
+# SIGHUP before the loop runs (here: while the daemon waits for its config FIFO) is
+# ignored; its default action killed the daemon mid-start.
+mkfifo "$IT_DIR/conf.fifo"
+ip netns exec "$H" "$USTACKD" --config "$IT_DIR/conf.fifo" --ifname usthup0 \
+	--control "$RUN/ctl.sock" >"$IT_DIR/hup.log" 2>&1 &
+HPID=$!
+IT_PIDS+=("$HPID")
+for _ in $(seq 50); do
+	grep -qE 'fifo|pipe|partner' "/proc/$HPID/wchan" 2>/dev/null && break
+	sleep 0.1
+done
+kill -HUP "$HPID"
+sleep 0.3
+# (timeout: a daemon killed by the SIGHUP leaves the FIFO without a reader)
+timeout 5 sh -c 'printf "log-level = info\n" >"$1"' sh "$IT_DIR/conf.fifo"
+for _ in $(seq 100); do grep -q '^<5>up:' "$IT_DIR/hup.log" && break; kill -0 "$HPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$HPID" 2>/dev/null && grep -q '^<5>up:' "$IT_DIR/hup.log"; then
+	pass "SIGHUP during start-up is ignored"
+else
+	wait "$HPID"
+	fail "SIGHUP during start-up is ignored" "exit $?" "$(cat "$IT_DIR/hup.log")"
+fi
+it_stop "$HPID"
 
 # systemd notifications: READY=1, STATUS=, WATCHDOG=1 while running, STOPPING=1.
 NSOCK="$IT_DIR/notify.sock"
@@ -173,6 +261,8 @@ check "the successor detaches the stale program" grep -q 'detached the stale XDP
 check "the successor answers ping" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.204.0.2
 it_stop "$DAEMON_PID"
 check "SIGTERM: exit 0" test $? -eq 0
+check "exit: the AF_XDP counters in the log" grep -q '^<6>af_xdp ustv1 .*: received [1-9][0-9]* frames.*dropped: 0 sends refused' "$IT_DIR/x2.log"
+check "exit: every UMEM frame accounted for" grep -q '^<6>af_xdp ustv1 .*UMEM frames: all 4096 accounted for' "$IT_DIR/x2.log"
 check "no XDP program left" sh -c "! ip -n $D link show ustv1 | grep -q prog/xdp"
 
 # The interface goes away under the daemon: it says so and exits 1 (systemd restarts it),
