@@ -56,6 +56,18 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Services, stack and device, in the reverse order of their start; each step copes with
+ * what was never started, so it serves both a failed start and a stop. */
+static void ustackd_teardown(struct ustackd *d)
+{
+	service_tcp_stop(&d->services);
+	service_udp_stop(&d->services);
+	if (d->st)
+		stack_free(d->st);
+	d->st = NULL;
+	device_close(&d->dev);
+}
+
 int ustackd_start(struct ustackd *d)
 {
 	struct ustackd_config *c = &d->cfg;
@@ -125,12 +137,7 @@ int ustackd_start(struct ustackd *d)
 		   d->dev.nif->mac.b[5], c->mtu);
 	return 0;
 fail:
-	service_tcp_stop(&d->services);
-	service_udp_stop(&d->services);
-	if (d->st)
-		stack_free(d->st);
-	d->st = NULL;
-	device_close(&d->dev);
+	ustackd_teardown(d);
 	return r;
 }
 
@@ -140,10 +147,5 @@ void ustackd_stop(struct ustackd *d)
 		snmp_file_update(&d->snmp, stack_stats(d->st), false);
 	if (d->st)
 		device_report(&d->dev);
-	service_tcp_stop(&d->services);
-	service_udp_stop(&d->services);
-	if (d->st)
-		stack_free(d->st);
-	d->st = NULL;
-	device_close(&d->dev);
+	ustackd_teardown(d);
 }

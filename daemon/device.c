@@ -7,8 +7,8 @@
 
 #include "log.h"
 
-/* libbpf and libxdp print through us, at debug level except their warnings. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* libbpf and libxdp print through us: one line each, without their trailing newlines. */
+static void log_library_line(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[512];
 	size_t n;
@@ -17,22 +17,19 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
-	/* libbpf prefixes its own name */
-	log_msg(level == LIBBPF_WARN ? LOG_LEVEL_WARNING : LOG_LEVEL_DEBUG, "%s", line);
+	log_msg(level, "%s", line); /* libbpf prefixes its own name */
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	log_library_line(level == LIBBPF_WARN ? LOG_LEVEL_WARNING : LOG_LEVEL_DEBUG, fmt, ap);
 	return 0;
 }
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
-	size_t n;
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n && line[n - 1] == '\n')
-		line[--n] = '\0';
 	/* libxdp warns about things it then works around (no bpffs, no dispatcher). */
-	log_msg(level == LIBXDP_WARN ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "%s", line);
+	log_library_line(level == LIBXDP_WARN ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, fmt, ap);
 	return 0;
 }
 
