@@ -59,4 +59,19 @@ static void fz_poll_until(struct stack *st, uint64_t now_ns)
 		stack_poll(st, now_ns);
 }
 
+/* Runs the clock through whatever is pending (timeouts, retries, TIME-WAIT), at most
+ * FZ_MAX_POLLS deadlines, so the timer paths run too. */
+static void fz_run_clock(struct stack *st, uint64_t now_ns)
+{
+	for (int i = 0; i < FZ_MAX_POLLS; i++) {
+		uint64_t next = stack_next_deadline(st);
+
+		if (next == STACK_NO_DEADLINE)
+			break;
+		if (next > now_ns)
+			now_ns = next;
+		stack_poll(st, now_ns);
+	}
+}
+
 #endif

@@ -101,15 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Run the clock through what is pending: reassembly timeouts (and their ICMP time
 	 * exceeded), ARP retries and failures. */
-	for (int i = 0; i < FZ_MAX_POLLS; i++) {
-		uint64_t next = stack_next_deadline(st);
-
-		if (next == STACK_NO_DEADLINE)
-			break;
-		if (next > now)
-			now = next;
-		stack_poll(st, now);
-	}
+	fz_run_clock(st, now);
 
 	if (echo)
 		udp_close(echo);

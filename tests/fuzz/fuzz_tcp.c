@@ -385,15 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tcp_close(app.conn);
 		app.conn = NULL;
 	}
-	for (int i = 0; i < FZ_MAX_POLLS; i++) {
-		uint64_t next = stack_next_deadline(st);
-
-		if (next == STACK_NO_DEADLINE)
-			break;
-		if (next > now)
-			now = next;
-		stack_poll(st, now);
-	}
+	fz_run_clock(st, now);
 	tcp_close(ls);
 	stack_free(st);
 	return 0;
