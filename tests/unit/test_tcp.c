@@ -481,18 +481,30 @@ static bool raw_recv(struct raw *r, struct tcp_hdr *h, size_t *len, uint8_t *fra
 	}
 }
 
-/* The stack connects to us; we answer with a SYN-ACK carrying o (NULL: MSS 1460 only). */
-static void raw_connect(struct raw *r, const struct stack_config *cfg, const struct tcp_opts *o,
-			uint16_t wnd)
+/* The stack opens a connection to us: its SYN in *syn (the frame in frame_out, if not
+ * NULL). r->sport is not set, so a test may first watch the SYN being retransmitted. */
+static void raw_open_syn(struct raw *r, const struct stack_config *cfg, struct tcp_hdr *syn,
+			 uint8_t *frame_out)
 {
+	size_t len;
+
 	memset(r, 0, sizeof(*r));
 	h_host_init(&r->h, 1500, cfg, false);
 	r->dport = PEER_PORT;
 	ck_assert_int_eq(tcp_open(r->h.st, &ev_ops, &r->e, &r->s), 0);
 	ck_assert_int_eq(tcp_connect(r->s, h_ip(H_PEER_IP), PEER_PORT), 0);
+	ck_assert(raw_recv(r, syn, &len, frame_out));
+	ck_assert_uint_eq(len, 0);
+}
+
+/* The stack connects to us; we answer with a SYN-ACK carrying o (NULL: MSS 1460 only). */
+static void raw_connect(struct raw *r, const struct stack_config *cfg, const struct tcp_opts *o,
+			uint16_t wnd)
+{
 	struct tcp_hdr h;
 	size_t len;
-	ck_assert(raw_recv(r, &h, &len, NULL));
+
+	raw_open_syn(r, cfg, &h, NULL);
 	ck_assert_uint_eq(h.flags, TCP_SYN);
 	ck_assert(h.opts.has_mss && h.opts.mss == 1460);
 	ck_assert(h.opts.has_ws && h.opts.sack_perm && h.opts.has_ts);
@@ -529,13 +541,9 @@ static uint64_t raw_wait(struct raw *r, struct tcp_hdr *h, size_t *len, uint64_t
 START_TEST(syn_rto_backoff_and_timeout)
 {
 	struct raw r;
-	memset(&r, 0, sizeof(r));
-	h_host_init(&r.h, 1500, NULL, false);
-	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
-	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
 	struct tcp_hdr h;
 	size_t len;
-	ck_assert(raw_recv(&r, &h, &len, NULL));
+	raw_open_syn(&r, NULL, &h, NULL);
 	/* RFC 6298 §5.5: 1 s, then doubling; 6 retries as Linux */
 	static const unsigned gaps_s[] = { 1, 2, 4, 8, 16, 32 };
 	for (unsigned i = 0; i < 6; i++) {
@@ -1202,14 +1210,9 @@ END_TEST
 START_TEST(syn_sent_reset_rules)
 {
 	struct raw r;
-	memset(&r, 0, sizeof(r));
-	h_host_init(&r.h, 1500, NULL, false);
-	r.dport = PEER_PORT;
-	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
-	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
 	struct tcp_hdr h;
 	size_t len;
-	ck_assert(raw_recv(&r, &h, &len, NULL));
+	raw_open_syn(&r, NULL, &h, NULL);
 	r.sport = h.sport;
 	uint32_t iss = h.seq;
 	/* an ACK for something else: we answer RST <SEQ=SEG.ACK> and stay */
@@ -1352,14 +1355,9 @@ END_TEST
 START_TEST(icmp_unreachable_fails_connect)
 {
 	struct raw r;
-	memset(&r, 0, sizeof(r));
-	h_host_init(&r.h, 1500, NULL, false);
-	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
-	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
 	uint8_t frame[2200];
 	struct tcp_hdr h;
-	size_t len;
-	ck_assert(raw_recv(&r, &h, &len, frame));
+	raw_open_syn(&r, NULL, &h, frame);
 	/* a quote with a SEQ outside the flight is ignored (RFC 5927 §4.1) */
 	uint8_t icmp[8 + 28];
 	memset(icmp, 0, sizeof(icmp));
@@ -1498,14 +1496,8 @@ END_TEST
 START_TEST(synack_with_data_window_unscaled)
 {
 	struct raw r;
-	memset(&r, 0, sizeof(r));
-	h_host_init(&r.h, 1500, NULL, false);
-	r.dport = PEER_PORT;
-	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
-	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
 	struct tcp_hdr h;
-	size_t len;
-	ck_assert(raw_recv(&r, &h, &len, NULL));
+	raw_open_syn(&r, NULL, &h, NULL);
 	r.sport = h.sport;
 	r.ack = h.seq + 1;
 	r.seq = 5000;
@@ -1529,14 +1521,9 @@ END_TEST
 START_TEST(simultaneous_open_synack_window_unscaled)
 {
 	struct raw r;
-	memset(&r, 0, sizeof(r));
-	h_host_init(&r.h, 1500, NULL, false);
-	r.dport = PEER_PORT;
-	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
-	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
 	struct tcp_hdr h;
 	size_t len;
-	ck_assert(raw_recv(&r, &h, &len, NULL));
+	raw_open_syn(&r, NULL, &h, NULL);
 	r.sport = h.sport;
 	uint32_t iss = h.seq;
 	r.seq = 9000;
@@ -1603,14 +1590,9 @@ END_TEST
 START_TEST(rto_3s_after_syn_retransmission)
 {
 	struct raw r;
-	memset(&r, 0, sizeof(r));
-	h_host_init(&r.h, 1500, NULL, false);
-	r.dport = PEER_PORT;
-	ck_assert_int_eq(tcp_open(r.h.st, &ev_ops, &r.e, &r.s), 0);
-	ck_assert_int_eq(tcp_connect(r.s, h_ip(H_PEER_IP), PEER_PORT), 0);
 	struct tcp_hdr h;
 	size_t len;
-	ck_assert(raw_recv(&r, &h, &len, NULL));
+	raw_open_syn(&r, NULL, &h, NULL);
 	ck_assert_uint_eq(raw_wait(&r, &h, &len, 2 * H_S), H_S); /* the SYN again */
 	r.sport = h.sport;
 	r.ack = h.seq + 1;
