@@ -59,6 +59,12 @@ static void fz_poll_until(struct stack *st, uint64_t now_ns)
 		stack_poll(st, now_ns);
 }
 
+/* A big-endian 16-bit field of the fuzzer's input. */
+static uint16_t fz_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
 /* Runs the clock through whatever is pending (timeouts, retries, TIME-WAIT), at most
  * FZ_MAX_POLLS deadlines, so the timer paths run too. */
 static void fz_run_clock(struct stack *st, uint64_t now_ns)

@@ -44,11 +44,6 @@ static void fz_udp_error(struct udp_sock *s, void *user, const struct icmp_err *
 
 static const struct udp_sock_ops fz_udp_ops = { .recv = fz_udp_recv, .error = fz_udp_error };
 
-static uint16_t fz_be16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

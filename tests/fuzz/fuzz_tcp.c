@@ -223,11 +223,6 @@ static void fz_send(struct stack *st, struct fz_peer *dev, const struct tcp_hdr 
 	fz_deliver(st, &dev->dev.nif, seg, hl + paylen, bad_csum ? FZ_CSUM_BREAK : FZ_CSUM_FIX, now);
 }
 
-static uint16_t fz_be16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
