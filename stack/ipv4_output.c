@@ -16,6 +16,7 @@ int ipv4_init(struct ipv4 *ip, struct stack *st)
 	const struct stack_config *cfg = &st->cfg;
 	struct ipv4_reass_config rc = {
 		.max_bytes = cfg->reasm_max_bytes,
+		.max_dgrams = cfg->reasm_max_datagrams,
 		.max_frags = cfg->reasm_max_fragments,
 		.timeout_ms = cfg->reasm_timeout_ms,
 	};

@@ -49,7 +49,7 @@
 	STAT(Ip, ReasmDuplicates, "exact duplicate fragments ignored")                         \
 	STAT(Ip, ReasmTooManyFrags, "datagrams over the per-datagram fragment limit")          \
 	STAT(Ip, ReasmFailedFrags, "fragments of a datagram that already failed")            \
-	STAT(Ip, ReasmEvictions, "incomplete datagrams evicted by the memory bound")           \
+	STAT(Ip, ReasmEvictions, "datagrams evicted by the memory or datagram bound")          \
 	STAT(Ip, FragOKs, "datagrams fragmented")                                              \
 	STAT(Ip, FragFails, "datagrams not fragmented because DF was set")                     \
 	STAT(Ip, FragCreates, "fragments created")                                             \
