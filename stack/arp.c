@@ -265,8 +265,10 @@ void arp_input(struct arp *arp, const uint8_t *pkt, size_t len)
 	struct arp_entry *e;
 	bool merge = false;
 
+	/* A sender MAC of all zeros or a group address names no station: learning it would
+	 * send our traffic nowhere or everywhere (RFC 1812 §3.3.2 for the group case). */
 	if (arp_pkt_parse(pkt, len, &p) < 0 ||
-	    (p.op != ARP_OP_REQUEST && p.op != ARP_OP_REPLY) || mac_is_multicast(p.sha)) {
+	    (p.op != ARP_OP_REQUEST && p.op != ARP_OP_REPLY) || !mac_is_unicast(p.sha)) {
 		STAT_INC(st, ArpInErrors);
 		return;
 	}
@@ -315,7 +317,7 @@ int arp_add_static(struct arp *arp, struct in_addr ip, struct mac mac)
 {
 	struct arp_entry *e = arp_find(arp, ip);
 
-	if (mac_is_multicast(mac) || addr_is_any(ip))
+	if (!mac_is_unicast(mac) || addr_is_any(ip))
 		return -EINVAL;
 	if (!e) {
 		e = arp_alloc(arp, ip);

@@ -22,7 +22,7 @@
 	STAT(Eth, OutErrors, "frames the device refused (ring full, too big)")                 \
 	STAT(Arp, InRequests, "requests received")                                             \
 	STAT(Arp, InReplies, "replies received")                                               \
-	STAT(Arp, InErrors, "malformed or unsupported ARP packets")                            \
+	STAT(Arp, InErrors, "malformed or unsupported; sender MAC zero or multicast")         \
 	STAT(Arp, InIgnored, "packets neither for us nor about a known sender")                \
 	STAT(Arp, OutRequests, "requests sent (incl. gratuitous and retries)")                 \
 	STAT(Arp, OutReplies, "replies sent")                                                  \

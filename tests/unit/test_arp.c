@@ -93,6 +93,37 @@ START_TEST(reply_to_request_and_learn)
 }
 END_TEST
 
+/* A sender MAC that names no single station (all zeros, broadcast, multicast) is never
+ * learnt nor answered (issue 11 item 10), and is counted. */
+START_TEST(bad_sender_mac_ignored)
+{
+	static const struct mac bad[] = {
+		{ { 0, 0, 0, 0, 0, 0 } },
+		{ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } },
+		{ { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 } },
+	};
+	struct h_host h;
+	uint8_t f[100];
+	struct mac m;
+
+	h_host_init(&h, 1500, NULL, true);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* a request for us (which would teach and be answered), and a reply */
+		h_host_input(&h, f, arp_frame(f, ARP_OP_REQUEST, MAC_BROADCAST, bad[i], H_PEER_IP,
+						MAC_ZERO, H_HOST_IP));
+		h_host_input(&h, f, arp_frame(f, ARP_OP_REPLY, host_mac, bad[i], H_PEER_IP,
+						host_mac, H_HOST_IP));
+		ck_assert_int_eq(arp_lookup(stack_arp(h.st), h_ip(H_PEER_IP), &m), -ENOENT);
+		ck_assert_uint_eq(h_host_drain(&h), 0);
+	}
+	ck_assert_uint_eq(h_stat(h.st, STAT_ArpInErrors), 6);
+	ck_assert_uint_eq(h_stat(h.st, STAT_ArpOutReplies), 0);
+	/* nor can one be configured */
+	ck_assert_int_eq(arp_add_static(stack_arp(h.st), h_ip(H_PEER_IP), bad[0]), -EINVAL);
+	h_host_fini(&h);
+}
+END_TEST
+
 START_TEST(resolve_then_send_queue)
 {
 	struct h_host h;
@@ -347,6 +378,7 @@ static Suite *arp_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, reply_to_request_and_learn);
+	tcase_add_test(tc, bad_sender_mac_ignored);
 	tcase_add_test(tc, resolve_then_send_queue);
 	tcase_add_test(tc, retries_then_unreachable);
 	tcase_add_test(tc, queue_is_bounded);
