@@ -417,6 +417,12 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 			c->stack.reasm_max_fragments = (unsigned)v;
 		return r;
 	}
+	if (strcmp(key, "reasm-max-datagrams") == 0) {
+		r = parse_uint(key, value, 1, IPV4_REASS_MAX_DGRAMS, &v, why, whylen);
+		if (r == 0)
+			c->stack.reasm_max_datagrams = (unsigned)v;
+		return r;
+	}
 	if (strcmp(key, "reasm-timeout") == 0) {
 		r = parse_uint(key, value, 1, REASM_TIMEOUT_MAX, &v, why, whylen);
 		if (r == 0)
@@ -604,7 +610,8 @@ void config_usage(FILE *f, const char *prog)
 		"  --pcap FILE               write every frame in and out as pcap\n"
 		"  --service NAME:PORT[,...] echo, discard, chargen servers (RFC 862/863/864)\n"
 		"  --tcp-keepalive IDLE_S,INTERVAL_S,COUNT  (default 7200,75,9)\n"
-		"  --reasm-max-bytes N       fragment cache size (default 262144)\n"
+		"  --reasm-max-bytes N       fragment cache memory (default 262144)\n"
+		"  --reasm-max-datagrams N   datagrams in it (default: one per KiB)\n"
 		"  --reasm-max-fragments N   fragments per datagram (default 16)\n"
 		"  --reasm-timeout S         reassembly timeout (default 10)\n"
 		"  --busy-poll USEC          after a frame, poll the device this long before\n"
@@ -642,6 +649,7 @@ static const struct option long_options[] = {
 	{ "tcp-keepalive", required_argument, NULL, OPT_KEYED },
 	{ "reasm-max-bytes", required_argument, NULL, OPT_KEYED },
 	{ "reasm-max-fragments", required_argument, NULL, OPT_KEYED },
+	{ "reasm-max-datagrams", required_argument, NULL, OPT_KEYED },
 	{ "reasm-timeout", required_argument, NULL, OPT_KEYED },
 	{ "log-level", required_argument, NULL, OPT_KEYED },
 	{ "busy-poll", required_argument, NULL, OPT_KEYED },

@@ -69,6 +69,8 @@ START_TEST(test_set_valid)
 	ck_assert_uint_eq(c.keepalive_interval_s, 10);
 	ck_assert_int_eq(config_set(&c, "reasm-timeout", "30", why, sizeof(why)), 0);
 	ck_assert_uint_eq(c.stack.reasm_timeout_ms, 30000);
+	ck_assert_int_eq(config_set(&c, "reasm-max-datagrams", "64", why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.stack.reasm_max_datagrams, 64);
 	ck_assert_int_eq(config_set(&c, "log-level", "warning", why, sizeof(why)), 0);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_WARNING);
 	ck_assert_int_eq(config_set(&c, "busy-poll", "50", why, sizeof(why)), 0);

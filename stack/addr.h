@@ -35,6 +35,12 @@ static inline bool mac_is_broadcast(struct mac m)
 	return mac_eq(m, MAC_BROADCAST);
 }
 
+/* Names one station: neither all zeros nor a group (multicast, broadcast) address. */
+static inline bool mac_is_unicast(struct mac m)
+{
+	return !mac_is_multicast(m) && !mac_eq(m, MAC_ZERO);
+}
+
 static inline bool addr_eq(struct in_addr a, struct in_addr b)
 {
 	return a.s_addr == b.s_addr;

@@ -30,31 +30,121 @@ int arp_init(struct arp *arp, struct stack *st)
 	arp->st = st;
 	arp->cap = st->cfg.arp_cache_size;
 	arp->tab = calloc(arp->cap, sizeof(*arp->tab));
-	return arp->tab ? 0 : -ENOMEM;
+	arp->timers = calloc(arp->cap, sizeof(*arp->timers));
+	if (!arp->tab || !arp->timers) {
+		free(arp->tab);
+		free(arp->timers);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-static void arp_queue_free(struct arp *arp, struct arp_entry *e, bool report)
-{
-	struct arp_qpkt *q, *next;
+/* ---- timers: a binary min-heap of entries on deadline_ns ---- */
 
-	for (q = e->queue; q; q = next) {
-		next = q->next;
+static bool arp_timer_less(const struct arp *arp, unsigned i, unsigned j)
+{
+	return arp->tab[arp->timers[i]].deadline_ns < arp->tab[arp->timers[j]].deadline_ns;
+}
+
+static void arp_timer_swap(struct arp *arp, unsigned i, unsigned j)
+{
+	unsigned a = arp->timers[i], b = arp->timers[j];
+
+	arp->timers[i] = b;
+	arp->timers[j] = a;
+	arp->tab[b].timer_pos = i + 1;
+	arp->tab[a].timer_pos = j + 1;
+}
+
+/* Moves the timer at i up or down to its place. */
+static void arp_timer_sift(struct arp *arp, unsigned i)
+{
+	while (i > 0 && arp_timer_less(arp, i, (i - 1) / 2)) {
+		arp_timer_swap(arp, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		unsigned l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < arp->ntimers && arp_timer_less(arp, l, m))
+			m = l;
+		if (r < arp->ntimers && arp_timer_less(arp, r, m))
+			m = r;
+		if (m == i)
+			return;
+		arp_timer_swap(arp, i, m);
+		i = m;
+	}
+}
+
+static void arp_timer_remove(struct arp *arp, struct arp_entry *e)
+{
+	unsigned i = e->timer_pos - 1, last;
+
+	if (!e->timer_pos)
+		return;
+	last = --arp->ntimers;
+	if (i != last)
+		arp_timer_swap(arp, i, last);
+	e->timer_pos = 0;
+	if (i != last)
+		arp_timer_sift(arp, i);
+}
+
+/* e's state, timers or confirmation changed: recompute its deadline and move it to its
+ * place among the timers (O(log n)). */
+static void arp_timer_update(struct arp *arp, struct arp_entry *e)
+{
+	e->deadline_ns = arp_entry_deadline(arp, e);
+	if (e->deadline_ns == UINT64_MAX) {
+		arp_timer_remove(arp, e);
+		return;
+	}
+	if (!e->timer_pos) {
+		arp->timers[arp->ntimers] = (unsigned)(e - arp->tab);
+		e->timer_pos = ++arp->ntimers;
+	}
+	arp_timer_sift(arp, e->timer_pos - 1);
+}
+
+/* ---- queues ---- */
+
+/* Takes e's queue off it (and out of the totals), for sending or dropping. */
+static struct arp_qpkt *arp_queue_take(struct arp *arp, struct arp_entry *e)
+{
+	struct arp_qpkt *q = e->queue;
+
+	arp->queued_bytes -= e->queued_bytes;
+	e->queue = NULL;
+	e->queued_bytes = 0;
+	return q;
+}
+
+/* Frees a queue taken off its entry; report: tell IPv4 that each packet's next hop did
+ * not answer. The reports may re-enter arp_output(), which the entry, already updated by
+ * the caller, answers consistently. */
+static void arp_queue_drop(struct arp *arp, struct arp_qpkt *q, bool report)
+{
+	while (q) {
+		struct arp_qpkt *next = q->next;
+
 		if (report) {
 			STAT_INC(arp->st, ArpQueueDrops);
 			if (q->ethertype == ETH_TYPE_IPV4)
 				ipv4_link_failure(&arp->st->ip, q->data, q->len);
 		}
-		arp->queued_bytes -= q->len;
 		free(q);
+		q = next;
 	}
-	e->queue = NULL;
-	e->queued_bytes = 0;
 }
 
 static void arp_entry_clear(struct arp *arp, struct arp_entry *e)
 {
-	arp_queue_free(arp, e, true);
+	struct arp_qpkt *q = arp_queue_take(arp, e);
+
+	arp_timer_remove(arp, e);
 	memset(e, 0, sizeof(*e));
+	arp_queue_drop(arp, q, true);
 }
 
 void arp_fini(struct arp *arp)
@@ -62,9 +152,11 @@ void arp_fini(struct arp *arp)
 	if (!arp->tab)
 		return;
 	for (unsigned i = 0; i < arp->cap; i++)
-		arp_queue_free(arp, &arp->tab[i], false);
+		arp_queue_drop(arp, arp_queue_take(arp, &arp->tab[i]), false);
 	free(arp->tab);
+	free(arp->timers);
 	arp->tab = NULL;
+	arp->timers = NULL;
 }
 
 static struct arp_entry *arp_find(const struct arp *arp, struct in_addr ip)
@@ -139,6 +231,7 @@ static int arp_request(struct arp *arp, struct arp_entry *e, bool unicast)
 {
 	e->tries++;
 	e->timer_ns = arp->st->now_ns + ms_to_ns(arp->st->cfg.arp_retry_ms);
+	arp_timer_update(arp, e);
 	return arp_send(arp, ARP_OP_REQUEST, unicast ? e->mac : MAC_BROADCAST, MAC_ZERO, e->ip);
 }
 
@@ -151,17 +244,14 @@ int arp_announce(struct arp *arp)
 /* The MAC is known now: send what waited for it, oldest first. */
 static void arp_queue_flush(struct arp *arp, struct arp_entry *e)
 {
-	struct arp_qpkt *q = e->queue;
+	struct arp_qpkt *q = arp_queue_take(arp, e);
 
-	e->queue = NULL;
-	e->queued_bytes = 0;
 	while (q) {
 		struct arp_qpkt *next = q->next;
 		struct fill_copy c = { q->data, q->len };
 
 		if (eth_write(&arp->st->eth, NULL, e->mac, q->ethertype, q->len, fill_copy, &c) < 0)
 			STAT_INC(arp->st, ArpQueueDrops);
-		arp->queued_bytes -= q->len;
 		free(q);
 		q = next;
 	}
@@ -253,6 +343,7 @@ static void arp_confirm(struct arp *arp, struct arp_entry *e, struct mac mac)
 	e->refreshing = false;
 	e->tries = 0;
 	e->timer_ns = 0;
+	arp_timer_update(arp, e);
 	if (was_incomplete)
 		arp_queue_flush(arp, e);
 }
@@ -265,8 +356,10 @@ void arp_input(struct arp *arp, const uint8_t *pkt, size_t len)
 	struct arp_entry *e;
 	bool merge = false;
 
+	/* A sender MAC of all zeros or a group address names no station: learning it would
+	 * send our traffic nowhere or everywhere (RFC 1812 §3.3.2 for the group case). */
 	if (arp_pkt_parse(pkt, len, &p) < 0 ||
-	    (p.op != ARP_OP_REQUEST && p.op != ARP_OP_REPLY) || mac_is_multicast(p.sha)) {
+	    (p.op != ARP_OP_REQUEST && p.op != ARP_OP_REPLY) || !mac_is_unicast(p.sha)) {
 		STAT_INC(st, ArpInErrors);
 		return;
 	}
@@ -315,7 +408,7 @@ int arp_add_static(struct arp *arp, struct in_addr ip, struct mac mac)
 {
 	struct arp_entry *e = arp_find(arp, ip);
 
-	if (mac_is_multicast(mac) || addr_is_any(ip))
+	if (!mac_is_unicast(mac) || addr_is_any(ip))
 		return -EINVAL;
 	if (!e) {
 		e = arp_alloc(arp, ip);
@@ -332,6 +425,7 @@ int arp_add_static(struct arp *arp, struct in_addr ip, struct mac mac)
 	e->refreshing = false;
 	e->timer_ns = 0;
 	e->confirmed_ns = arp->st->now_ns;
+	arp_timer_update(arp, e); /* static entries have none */
 	return 0;
 }
 
@@ -372,8 +466,7 @@ size_t arp_dump(const struct arp *arp, struct arp_entry_info *out, size_t max)
 	return n;
 }
 
-/* When this entry next needs attention (UINT64_MAX: never). */
-static uint64_t arp_entry_deadline(const struct arp *arp, const struct arp_entry *e)
+uint64_t arp_entry_deadline(const struct arp *arp, const struct arp_entry *e)
 {
 	const struct stack_config *cfg = &arp->st->cfg;
 
@@ -391,26 +484,31 @@ static uint64_t arp_entry_deadline(const struct arp *arp, const struct arp_entry
 	}
 }
 
+/* Visits the due entries only, earliest first. Each visit moves the entry's deadline past
+ * now_ns or ends it, except INCOMPLETE -> FAILED with arp_failed_ms 0, which the next
+ * round clears: the loop ends. */
 void arp_poll(struct arp *arp, uint64_t now_ns)
 {
 	const struct stack_config *cfg = &arp->st->cfg;
 
-	for (unsigned i = 0; i < arp->cap; i++) {
-		struct arp_entry *e = &arp->tab[i];
+	while (arp->ntimers > 0) {
+		struct arp_entry *e = &arp->tab[arp->timers[0]];
 
-		if (arp_entry_deadline(arp, e) > now_ns)
-			continue;
+		if (e->deadline_ns > now_ns)
+			break;
 		switch (e->state) {
 		case ARP_STATE_INCOMPLETE:
 			if (e->tries < cfg->arp_retries) {
 				arp_request(arp, e, false);
 				break;
 			}
-			/* RFC 1122 §2.3.2.1: give up, and tell the writers. */
+			/* RFC 1122 §2.3.2.1: give up, and tell the writers (who find the
+			 * entry failed already if they write again at once). */
 			STAT_INC(arp->st, ArpResolveFails);
-			arp_queue_free(arp, e, true);
 			e->state = ARP_STATE_FAILED;
 			e->timer_ns = now_ns + ms_to_ns(cfg->arp_failed_ms);
+			arp_timer_update(arp, e);
+			arp_queue_drop(arp, arp_queue_take(arp, e), true);
 			break;
 		case ARP_STATE_REACHABLE:
 		case ARP_STATE_STALE:
@@ -433,14 +531,7 @@ void arp_poll(struct arp *arp, uint64_t now_ns)
 
 uint64_t arp_next_deadline(const struct arp *arp)
 {
-	uint64_t next = UINT64_MAX;
-
-	for (unsigned i = 0; i < arp->cap; i++) {
-		uint64_t d = arp_entry_deadline(arp, &arp->tab[i]);
-		if (d < next)
-			next = d;
-	}
-	return next;
+	return arp->ntimers ? arp->tab[arp->timers[0]].deadline_ns : UINT64_MAX;
 }
 
 const char *arp_state_name(enum arp_state s)

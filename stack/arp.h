@@ -34,6 +34,8 @@ struct arp_entry {
 	uint64_t timer_ns;	/* next retry (INCOMPLETE), end of FAILED, or 0 */
 	struct arp_qpkt *queue; /* packets waiting for the MAC, oldest first */
 	size_t queued_bytes;
+	uint64_t deadline_ns; /* when arp_poll() must look at it (UINT64_MAX: never) */
+	unsigned timer_pos;   /* its place in arp->timers, plus 1; 0: not there */
 };
 
 struct arp {
@@ -41,6 +43,11 @@ struct arp {
 	struct arp_entry *tab;
 	unsigned cap;
 	size_t queued_bytes; /* over all entries */
+	/* Entries with a deadline (indices into tab), a binary min-heap on deadline_ns: the
+	 * next deadline is the root, O(1) (stack_next_deadline() runs after every event),
+	 * and arp_poll() visits only the entries that are due. */
+	unsigned *timers;
+	unsigned ntimers;
 };
 
 /* A snapshot of one entry, for `ustackctl arp`. */
@@ -71,6 +78,9 @@ int arp_lookup(const struct arp *arp, struct in_addr ip, struct mac *mac);
 size_t arp_dump(const struct arp *arp, struct arp_entry_info *out, size_t max);
 void arp_poll(struct arp *arp, uint64_t now_ns);
 uint64_t arp_next_deadline(const struct arp *arp);
+/* When arp_poll() must next look at e, from its state (UINT64_MAX: never); the timers
+ * keep it in e->deadline_ns. */
+uint64_t arp_entry_deadline(const struct arp *arp, const struct arp_entry *e);
 
 const char *arp_state_name(enum arp_state s);
 

@@ -83,6 +83,19 @@ static bool icmp_type_is_error(uint8_t type)
 	       type == ICMP_REDIRECT || type == ICMP_TIME_EXCEEDED || type == ICMP_PARAM_PROBLEM;
 }
 
+/* RFC 1122 §3.2.2 (e) and RFC 1812 §4.3.2.7: an error goes only to a source that names a
+ * single host: not 0/8 (this host or network), 127/8 (loopback), 224/4 (multicast),
+ * 240/4 (class E, reserved, which holds the limited broadcast) nor a broadcast of ours.
+ * IPv4 input already drops most of these; this holds for every caller. */
+static bool icmp_error_dst_ok(const struct icmp *ic, struct in_addr a)
+{
+	uint32_t net8 = addr_to_host(a) >> 24;
+
+	if (net8 == 0 || net8 == 127 || net8 >= 224)
+		return false;
+	return !ipv4_is_broadcast(&ic->st->ip, a);
+}
+
 int icmp_send_error(struct icmp *ic, const struct ipv4_pkt *orig, uint8_t type, uint8_t code,
 		    uint32_t info)
 {
@@ -103,7 +116,7 @@ int icmp_send_error(struct icmp *ic, const struct ipv4_pkt *orig, uint8_t type, 
 	    (orig->len < 1 || icmp_type_is_error(orig->data[0])))
 		return -EPERM;
 	if (orig->l2_bcast || orig->ip_bcast || orig->h.frag_off != 0 ||
-	    addr_is_any(orig->h.src) || addr_is_multicast(orig->h.src))
+	    !icmp_error_dst_ok(ic, orig->h.src))
 		return -EPERM;
 	if (!icmp_rate_allow(ic)) {
 		STAT_INC(st, IcmpOutRateLimitGlobal);

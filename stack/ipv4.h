@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "addr.h"
+#include "ipv4_id.h"
 #include "ipv4_reass.h"
 #include "wire/ipv4.h"
 
@@ -65,7 +66,7 @@ struct ipv4 {
 	struct in_addr addr;
 	uint32_t mask; /* host order */
 	struct in_addr gateway;
-	uint16_t next_id;
+	struct ipv4_id ids; /* Identification values per destination */
 	struct ipv4_reass reass;
 	struct ipv4_proto proto[256];
 	uint8_t *scratch; /* IPV4_MAX_LEN bytes: a datagram being fragmented */

@@ -16,6 +16,7 @@ int ipv4_init(struct ipv4 *ip, struct stack *st)
 	const struct stack_config *cfg = &st->cfg;
 	struct ipv4_reass_config rc = {
 		.max_bytes = cfg->reasm_max_bytes,
+		.max_dgrams = cfg->reasm_max_datagrams,
 		.max_frags = cfg->reasm_max_fragments,
 		.timeout_ms = cfg->reasm_timeout_ms,
 	};
@@ -25,10 +26,7 @@ int ipv4_init(struct ipv4 *ip, struct stack *st)
 	ip->addr = cfg->addr;
 	ip->mask = addr_prefix_mask(cfg->prefix_len);
 	ip->gateway = cfg->gateway;
-	/* RFC 6864 §4.1: IDs need only be unique per (src, dst, proto) within the
-	 * reassembly lifetime; a counter from a random start does that and does not reveal
-	 * our uptime. */
-	ip->next_id = (uint16_t)rng_u32(&st->rng);
+	ipv4_id_init(&ip->ids, st->random, st->random_ctx);
 	/* a secret: senders pick the reassembly keys */
 	st->random(rc.hash_key, sizeof(rc.hash_key), st->random_ctx);
 	ip->scratch = malloc(IPV4_MAX_LEN);
@@ -192,14 +190,18 @@ int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr 
 	struct stack *st = ip->st;
 	struct ipv4_write_opts opts = o ? *o : IPV4_WRITE_OPTS_DEFAULT;
 	size_t mtu = netif_mtu(st->nif);
+	struct in_addr src = addr_is_any(opts.src) ? ip->addr : opts.src;
+	/* Atomic datagrams (DF) carry ID 0, the others a per-destination ID (ipv4_id.h). */
+	uint16_t id = opts.fragment ? ipv4_id_next(&ip->ids, src, dst, proto, st->now_ns, &st->rng)
+				    : 0;
 	struct ipv4_frame_ctx c = {
 		.h = {
 			.tos = opts.tos,
-			.id = ip->next_id++,
+			.id = id,
 			.df = !opts.fragment,
 			.ttl = opts.ttl ? opts.ttl : st->cfg.default_ttl,
 			.proto = proto,
-			.src = addr_is_any(opts.src) ? ip->addr : opts.src,
+			.src = src,
 			.dst = dst,
 		},
 		.fill = fill,

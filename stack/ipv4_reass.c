@@ -15,12 +15,17 @@
  *    end. No hole list is needed (RFC 815's descriptors reduce to one counter) and
  *    completion is an O(1) test.
  *  - Lookup by (src, dst, proto, id) goes through a chained hash table keyed with a
- *    secret (SipHash-2-4), sized from max_bytes for short chains even in a flood of
- *    8-byte fragments.
+ *    secret (SipHash-2-4), with a bucket per datagram allowed (max_dgrams), so chains
+ *    average at most one entry however the datagrams are chosen.
+ *  - Memory: r->bytes is what the held records and fragments cost the heap (truesize, as
+ *    Linux charges skb->truesize to ipfrag_high_thresh), not only their payload: a flood
+ *    of 1-byte fragments used to fill a 256 KiB payload bound with 262,144 datagrams and
+ *    ~60 MiB of heap (issue 11).
  *
  * Costs: a fragment is O(1) in order, O(n) at worst in the fragments of its datagram
- * (n <= max_frags), plus an O(1) expected lookup; completion copies the payload once; eviction and
- * expiry are O(1) per datagram plus freeing its fragments. */
+ * (n <= max_frags), plus an O(1) expected lookup; completion copies the payload once;
+ * eviction and expiry are O(1) per datagram plus freeing its fragments, and a datagram is
+ * evicted at most once, so a flood costs O(1) per fragment. */
 #include "ipv4_reass.h"
 
 #include <assert.h>
@@ -31,11 +36,9 @@
 #include "siphash.h"
 #include "wire/csum.h"
 
-/* Buckets: one per 64 bytes of the byte bound (4096 by default), so a flood of one 8-byte
- * fragment per datagram averages 8 per chain; capped for very large bounds. */
-#define REASS_HASH_MIN 64u
-#define REASS_HASH_MAX 65536u
-#define REASS_HASH_BYTES_PER_BUCKET 64u
+/* Buckets: the power of two at or above max_dgrams, at least this many. */
+#define REASS_HASH_MIN 16u
+#define REASS_DGRAMS_MIN 16u
 
 struct ipv4_reass_frag {
 	struct ipv4_reass_frag *next;
@@ -58,6 +61,7 @@ struct ipv4_reass_dgram {
 	struct ipv4_reass_frag *frags; /* by offset, highest first */
 	unsigned nfrags;
 	size_t held;	   /* payload bytes held (fragments are disjoint) */
+	size_t charged;	   /* what it costs against max_bytes: its record and fragments */
 	uint32_t max_end;  /* highest fragment end held */
 	bool have_last;	   /* the MF=0 fragment has arrived ... */
 	uint32_t last_end; /* ... and this is the payload length */
@@ -72,9 +76,23 @@ struct ipv4_reass_dgram {
 	bool failed;
 };
 
-/* What a failed datagram's key costs against max_bytes, so that a flood of failing
- * datagrams is bounded and evicted like any other. */
-#define REASS_FAILED_BYTES 64u
+/* What an allocation of n bytes takes from the heap: glibc's malloc adds an 8-byte header
+ * and rounds the chunk up to 16 bytes (32 at least); charging the request rounded up to 16
+ * plus 16 is never less, whatever n. */
+static size_t alloc_truesize(size_t n)
+{
+	return ((n + 15) & ~(size_t)15) + 16;
+}
+
+size_t ipv4_reass_dgram_truesize(void)
+{
+	return alloc_truesize(sizeof(struct ipv4_reass_dgram));
+}
+
+size_t ipv4_reass_frag_truesize(size_t len)
+{
+	return alloc_truesize(sizeof(struct ipv4_reass_frag) + len);
+}
 
 static void count(struct ipv4_reass *r, enum stat_id id)
 {
@@ -170,13 +188,15 @@ static struct ipv4_reass_dgram **bucket(const struct ipv4_reass *r, const struct
 }
 
 /* Without a table (its allocation failed), the LRU list is walked, most recent first. */
-static struct ipv4_reass_dgram *dgram_find(const struct ipv4_reass *r, const struct ipv4_hdr *h)
+static struct ipv4_reass_dgram *dgram_find(struct ipv4_reass *r, const struct ipv4_hdr *h)
 {
 	struct ipv4_reass_dgram *d = r->hash ? *bucket(r, h) : r->lru_head;
 
-	for (; d; d = r->hash ? d->hash_next : d->lru_next)
+	for (; d; d = r->hash ? d->hash_next : d->lru_next) {
+		r->probes++;
 		if (dgram_match(d, h))
 			return d;
+	}
 	return NULL;
 }
 
@@ -222,8 +242,8 @@ static void dgram_unlink(struct ipv4_reass *r, struct ipv4_reass_dgram *d)
 	lru_unlink(r, d);
 	age_unlink(r, d);
 	hash_unlink(d);
-	assert(r->bytes >= d->held && r->count > 0);
-	r->bytes -= d->held;
+	assert(r->bytes >= d->charged && r->count > 0);
+	r->bytes -= d->charged;
 	r->count--;
 }
 
@@ -250,10 +270,8 @@ static int dgram_drop(struct ipv4_reass *r, struct ipv4_reass_dgram *d, enum sta
 	return err;
 }
 
-static bool make_room(struct ipv4_reass *r, size_t len, const struct ipv4_reass_dgram *keep);
-
 /* Fails a datagram for a fault of its own: counted once, its fragments freed, its key
- * kept until the deadline (see `failed`). Returns err. */
+ * (and record) kept until the deadline or its eviction (see `failed`). Returns err. */
 static int dgram_fail(struct ipv4_reass *r, struct ipv4_reass_dgram *d, enum stat_id why,
 		      int err)
 {
@@ -266,25 +284,28 @@ static int dgram_fail(struct ipv4_reass *r, struct ipv4_reass_dgram *d, enum sta
 	d->have_first = false;
 	d->have_last = false;
 	d->failed = true;
-	r->bytes -= d->held;
-	d->held = REASS_FAILED_BYTES;
-	r->bytes += d->held;
-	make_room(r, 0, d);
+	d->held = 0;
+	r->bytes -= d->charged - ipv4_reass_dgram_truesize();
+	d->charged = ipv4_reass_dgram_truesize();
 	return err;
 }
 
-/* Evicts least recently used datagrams other than keep until len more bytes fit.
- * Returns false if they still do not (only keep is left and is too big). */
-static bool make_room(struct ipv4_reass *r, size_t len, const struct ipv4_reass_dgram *keep)
+/* Evicts least recently used datagrams other than keep until `bytes` more fit and, for a
+ * new datagram, until there is a place for it. Returns false if they still do not (only
+ * keep is left and is too big). A failed datagram's key was counted failed already. */
+static bool make_room(struct ipv4_reass *r, size_t bytes, bool new_dgram,
+		      const struct ipv4_reass_dgram *keep)
 {
-	while (r->bytes + len > r->cfg.max_bytes) {
+	while (r->bytes + bytes > r->cfg.max_bytes ||
+	       (new_dgram && r->count >= r->cfg.max_dgrams)) {
 		struct ipv4_reass_dgram *victim = r->lru_tail;
 
 		if (victim == keep)
 			victim = victim->lru_prev;
 		if (!victim)
 			return false;
-		count(r, STAT_IpReasmFails);
+		if (!victim->failed)
+			count(r, STAT_IpReasmFails);
 		count(r, STAT_IpReasmEvictions);
 		dgram_destroy(r, victim);
 	}
@@ -357,11 +378,18 @@ void ipv4_reass_init(struct ipv4_reass *r, const struct ipv4_reass_config *cfg,
 		r->cfg.max_frags = IPV4_REASS_DEFAULT_MAX_FRAGS;
 	if (r->cfg.timeout_ms == 0)
 		r->cfg.timeout_ms = IPV4_REASS_DEFAULT_TIMEOUT_MS;
+	if (r->cfg.max_dgrams == 0) {
+		size_t n = r->cfg.max_bytes / IPV4_REASS_BYTES_PER_DGRAM;
+
+		r->cfg.max_dgrams = n < REASS_DGRAMS_MIN	     ? REASS_DGRAMS_MIN
+				    : n > IPV4_REASS_MAX_DGRAMS ? IPV4_REASS_MAX_DGRAMS
+								 : (unsigned)n;
+	}
 	r->stats = stats;
 
 	size_t n = REASS_HASH_MIN;
 
-	while (n < REASS_HASH_MAX && n * REASS_HASH_BYTES_PER_BUCKET < r->cfg.max_bytes)
+	while (n < r->cfg.max_dgrams)
 		n *= 2;
 	r->hash = calloc(n, sizeof(*r->hash));
 	r->hash_mask = r->hash ? n - 1 : 0;
@@ -437,8 +465,10 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 			return dgram_fail(r, d, STAT_IpReasmTooManyFrags, -E2BIG);
 	}
 
-	/* Room for it. */
-	if (len > r->cfg.max_bytes) {
+	/* Room for it: the fragment, and a record for a new datagram. */
+	size_t need = ipv4_reass_frag_truesize(len) + (d ? 0 : ipv4_reass_dgram_truesize());
+
+	if (need > r->cfg.max_bytes) {
 		/* It can never be held, so neither can its datagram complete. */
 		if (d)
 			return dgram_drop(r, d, STAT_IpReasmFails, -ENOMEM);
@@ -447,7 +477,7 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 	}
 	if (d)
 		lru_touch(r, d);
-	if (!make_room(r, len, d)) {
+	if (!make_room(r, need, !d, d)) {
 		/* Only d is left, and it would outgrow the cache: it cannot complete. */
 		assert(d);
 		return dgram_drop(r, d, STAT_IpReasmEvictions, -ENOMEM);
@@ -481,6 +511,8 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 		age_insert(r, d);
 		hash_insert(r, d, h);
 		r->count++;
+		d->charged = ipv4_reass_dgram_truesize();
+		r->bytes += d->charged;
 		link = &d->frags;
 	}
 
@@ -489,7 +521,8 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 	*link = f;
 	d->nfrags++;
 	d->held += len;
-	r->bytes += len;
+	d->charged += ipv4_reass_frag_truesize(len);
+	r->bytes += ipv4_reass_frag_truesize(len);
 	if (end > d->max_end)
 		d->max_end = end;
 	if (!h->mf) {

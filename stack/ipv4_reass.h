@@ -1,6 +1,10 @@
 /* IPv4 reassembly (RFC 791 §3.2, RFC 815), with the limits of design.md §2:
  *  - one fragment cache shared by all datagrams, least recently used evicted first, at most
- *    max_bytes (256 KiB) of fragment payload in total;
+ *    max_bytes (256 KiB) of memory in total: each fragment is charged its payload plus its
+ *    bookkeeping, each datagram its own record, as the allocator really spends them (Linux's
+ *    truesize), so the bound is on heap memory and a fortiori on payload;
+ *  - at most max_dgrams datagrams (by default one per KiB of max_bytes, 256), which also
+ *    sizes the lookup table so that every lookup stays O(1);
  *  - at most max_frags (16) fragments per datagram;
  *  - a datagram not complete timeout (10 s) after its first fragment is dropped by the timer;
  *  - any overlap drops the whole datagram (RFC 5722 spirit, also the defence against
@@ -9,7 +13,8 @@
  * A datagram dropped for a fault of its own (overlap, too many fragments, conflicting
  * ends) leaves its key behind until its deadline, so that the rest of its fragments are
  * dropped on arrival (IpReasmFailedFrags) and it counts as one failure, not one per
- * restart; each key costs 64 bytes against max_bytes.
+ * restart (nor again when the key is evicted); the key costs its record against max_bytes
+ * and a place against max_dgrams.
  * Pure: it counts into `stats` and never sends; the expiry callback lets the IPv4 layer send
  * ICMP 11/1 when the first fragment had arrived. */
 #ifndef USTACK_IPV4_REASS_H
@@ -26,9 +31,20 @@
 #define IPV4_REASS_DEFAULT_MAX_BYTES (256u * 1024)
 #define IPV4_REASS_DEFAULT_MAX_FRAGS 16u
 #define IPV4_REASS_DEFAULT_TIMEOUT_MS 10000u
+/* max_dgrams when not configured: max_bytes / this, within [16, IPV4_REASS_MAX_DGRAMS].
+ * A full-sized fragment costs about 1.5 KiB, so real traffic meets the byte bound first;
+ * a flood of tiny fragments (a datagram record and a fragment each, ~300 bytes) meets
+ * this one. */
+#define IPV4_REASS_BYTES_PER_DGRAM 1024u
+#define IPV4_REASS_MAX_DGRAMS 65536u
+/* The range of max_bytes: enough for a 576-byte datagram (RFC 791) in 16 fragments with
+ * all its bookkeeping charged, up to 64 MiB. */
+#define IPV4_REASS_MIN_BYTES 2048u
+#define IPV4_REASS_MAX_BYTES (64u * 1024 * 1024)
 
 struct ipv4_reass_config {
-	size_t max_bytes;
+	size_t max_bytes;    /* memory charged, see ipv4_reass_*_truesize() */
+	unsigned max_dgrams; /* datagrams held, failed ones included */
 	unsigned max_frags;
 	uint32_t timeout_ms;
 	/* Secret key of the lookup hash, from the stack's RNG: senders choose the keys
@@ -43,10 +59,11 @@ struct ipv4_reass {
 	struct stats *stats;
 	struct ipv4_reass_dgram *lru_head, *lru_tail; /* most recently used first */
 	struct ipv4_reass_dgram *age_head, *age_tail; /* oldest first fragment first */
-	size_t bytes;				      /* fragment payload held */
+	size_t bytes;				      /* memory charged */
 	unsigned count;				      /* datagrams held */
 	struct ipv4_reass_dgram **hash;		      /* by key; NULL: allocation failed */
 	size_t hash_mask;			      /* buckets - 1 */
+	uint64_t probes; /* datagrams compared by lookups: the per-fragment cost, for tests */
 };
 
 /* A reassembled datagram: a header (the first fragment's, with total length, flags, offset
@@ -63,6 +80,8 @@ struct ipv4_reass_out {
 typedef void (*ipv4_reass_expire_fn)(void *ctx, const struct ipv4_hdr *h, const uint8_t *hdr,
 				     const uint8_t *data, size_t len);
 
+/* A zero in cfg (or a NULL cfg) means the default; the table for lookups has one bucket
+ * per datagram allowed (a power of two), its memory apart from max_bytes. */
 void ipv4_reass_init(struct ipv4_reass *r, const struct ipv4_reass_config *cfg,
 		     struct stats *stats);
 void ipv4_reass_fini(struct ipv4_reass *r);
@@ -76,5 +95,10 @@ int ipv4_reass_input(struct ipv4_reass *r, const struct ipv4_hdr *h, const uint8
 void ipv4_reass_poll(struct ipv4_reass *r, uint64_t now_ns, ipv4_reass_expire_fn expire,
 		     void *ctx);
 uint64_t ipv4_reass_next_deadline(const struct ipv4_reass *r);
+
+/* What the cache charges against max_bytes for a datagram's record, and for a fragment of
+ * len payload bytes (its node and copy of the payload). */
+size_t ipv4_reass_dgram_truesize(void);
+size_t ipv4_reass_frag_truesize(size_t len);
 
 #endif

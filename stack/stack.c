@@ -79,12 +79,15 @@ int stack_config_check(const struct stack_config *cfg, const char **why)
 		*why = "gateway must be on the local prefix";
 	else if (cfg->default_ttl == 0)
 		*why = "TTL must be 1..255";
-	else if (cfg->reasm_max_bytes < 576 || cfg->reasm_max_bytes > 64u * 1024 * 1024)
-		*why = "reassembly memory must be 576 bytes..64 MiB";
+	else if (cfg->reasm_max_bytes < IPV4_REASS_MIN_BYTES ||
+		 cfg->reasm_max_bytes > IPV4_REASS_MAX_BYTES)
+		*why = "reassembly memory must be 2048 bytes..64 MiB";
 	else if (cfg->reasm_max_fragments < 2 || cfg->reasm_max_fragments > 8192)
 		*why = "fragments per datagram must be 2..8192";
 	else if (cfg->reasm_timeout_ms < 1000 || cfg->reasm_timeout_ms > 120000)
 		*why = "reassembly timeout must be 1..120 s";
+	else if (cfg->reasm_max_datagrams > IPV4_REASS_MAX_DGRAMS)
+		*why = "reassembly datagrams must be 1..65536 (0: from the memory bound)";
 	else if (cfg->arp_cache_size < 1 || cfg->arp_cache_size > 65536)
 		*why = "ARP cache size must be 1..65536";
 	else if (cfg->arp_retries < 1 || cfg->arp_retry_ms < 1)

@@ -28,9 +28,10 @@ struct stack_config {
 	uint8_t default_ttl;
 
 	/* IPv4 reassembly, design.md §2 */
-	size_t reasm_max_bytes;
+	size_t reasm_max_bytes;	      /* memory, bookkeeping included (ipv4_reass.h) */
 	unsigned reasm_max_fragments;
 	uint32_t reasm_timeout_ms;
+	unsigned reasm_max_datagrams; /* 0: one per KiB of reasm_max_bytes (16..65536) */
 
 	/* ARP */
 	unsigned arp_cache_size;

@@ -22,7 +22,7 @@
 	STAT(Eth, OutErrors, "frames the device refused (ring full, too big)")                 \
 	STAT(Arp, InRequests, "requests received")                                             \
 	STAT(Arp, InReplies, "replies received")                                               \
-	STAT(Arp, InErrors, "malformed or unsupported ARP packets")                            \
+	STAT(Arp, InErrors, "malformed or unsupported; sender MAC zero or multicast")         \
 	STAT(Arp, InIgnored, "packets neither for us nor about a known sender")                \
 	STAT(Arp, OutRequests, "requests sent (incl. gratuitous and retries)")                 \
 	STAT(Arp, OutReplies, "replies sent")                                                  \
@@ -49,7 +49,7 @@
 	STAT(Ip, ReasmDuplicates, "exact duplicate fragments ignored")                         \
 	STAT(Ip, ReasmTooManyFrags, "datagrams over the per-datagram fragment limit")          \
 	STAT(Ip, ReasmFailedFrags, "fragments of a datagram that already failed")            \
-	STAT(Ip, ReasmEvictions, "incomplete datagrams evicted by the memory bound")           \
+	STAT(Ip, ReasmEvictions, "datagrams evicted by the memory or datagram bound")          \
 	STAT(Ip, FragOKs, "datagrams fragmented")                                              \
 	STAT(Ip, FragFails, "datagrams not fragmented because DF was set")                     \
 	STAT(Ip, FragCreates, "fragments created")                                             \

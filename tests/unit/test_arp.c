@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "stack/stack_var.h"
@@ -89,6 +90,37 @@ START_TEST(reply_to_request_and_learn)
 	h_host_input(&h, f, ETH_HDR_LEN + ARP_PKT_LEN);
 	ck_assert_uint_eq(h_stat(h.st, STAT_ArpInErrors), 2);
 	ck_assert_uint_eq(h_host_drain(&h), 0);
+	h_host_fini(&h);
+}
+END_TEST
+
+/* A sender MAC that names no single station (all zeros, broadcast, multicast) is never
+ * learnt nor answered (issue 11 item 10), and is counted. */
+START_TEST(bad_sender_mac_ignored)
+{
+	static const struct mac bad[] = {
+		{ { 0, 0, 0, 0, 0, 0 } },
+		{ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } },
+		{ { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 } },
+	};
+	struct h_host h;
+	uint8_t f[100];
+	struct mac m;
+
+	h_host_init(&h, 1500, NULL, true);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* a request for us (which would teach and be answered), and a reply */
+		h_host_input(&h, f, arp_frame(f, ARP_OP_REQUEST, MAC_BROADCAST, bad[i], H_PEER_IP,
+						MAC_ZERO, H_HOST_IP));
+		h_host_input(&h, f, arp_frame(f, ARP_OP_REPLY, host_mac, bad[i], H_PEER_IP,
+						host_mac, H_HOST_IP));
+		ck_assert_int_eq(arp_lookup(stack_arp(h.st), h_ip(H_PEER_IP), &m), -ENOENT);
+		ck_assert_uint_eq(h_host_drain(&h), 0);
+	}
+	ck_assert_uint_eq(h_stat(h.st, STAT_ArpInErrors), 6);
+	ck_assert_uint_eq(h_stat(h.st, STAT_ArpOutReplies), 0);
+	/* nor can one be configured */
+	ck_assert_int_eq(arp_add_static(stack_arp(h.st), h_ip(H_PEER_IP), bad[0]), -EINVAL);
 	h_host_fini(&h);
 }
 END_TEST
@@ -341,18 +373,151 @@ START_TEST(announce_and_conflicts)
 }
 END_TEST
 
+/* The timer heap holds exactly the entries with a deadline, each at the deadline its state
+ * gives, in heap order; the next deadline is the earliest. */
+static void check_timers(const struct arp *arp)
+{
+	uint64_t min = UINT64_MAX;
+	unsigned with = 0;
+
+	for (unsigned i = 0; i < arp->cap; i++) {
+		const struct arp_entry *e = &arp->tab[i];
+		uint64_t d = arp_entry_deadline(arp, e);
+
+		if (d == UINT64_MAX) {
+			ck_assert_uint_eq(e->timer_pos, 0);
+			continue;
+		}
+		with++;
+		ck_assert_uint_eq(e->deadline_ns, d);
+		ck_assert_uint_ne(e->timer_pos, 0);
+		ck_assert_uint_eq(arp->timers[e->timer_pos - 1], i);
+		if (d < min)
+			min = d;
+	}
+	ck_assert_uint_eq(arp->ntimers, with);
+	for (unsigned i = 1; i < arp->ntimers; i++)
+		ck_assert_uint_ge(arp->tab[arp->timers[i]].deadline_ns,
+				  arp->tab[arp->timers[(i - 1) / 2]].deadline_ns);
+	ck_assert_uint_eq(arp_next_deadline(arp), min);
+}
+
+/* Random resolutions, replies, removals, static entries and time in a small cache (LRU
+ * evictions too): the timers stay exact, and polling leaves nothing overdue. */
+START_TEST(timer_heap_consistent)
+{
+	struct h_host h;
+	struct stack_config c;
+	struct rng rng;
+	uint8_t seed[32] = { 11 }, f[100];
+	size_t n = 40;
+	char ip[16];
+
+	stack_config_defaults(&c);
+	c.addr = h_ip(H_HOST_IP);
+	c.arp_cache_size = 16;
+	c.arp_expire_ms = 5000;
+	c.arp_reachable_ms = 2000;
+	h_host_init(&h, 1500, &c, true);
+	rng_seed(&rng, seed);
+	for (int step = 0; step < 20000; step++) {
+		struct mac m = { { 0x02, 0, 0, 0, 1, 0 } };
+		unsigned host = 2 + rng_below(&rng, 40);
+
+		snprintf(ip, sizeof(ip), "10.0.0.%u", host);
+		m.b[5] = (uint8_t)host;
+		switch (rng_below(&rng, 10)) {
+		case 0:
+		case 1:
+		case 2:
+			arp_output(stack_arp(h.st), h_ip(ip), ETH_TYPE_IPV4, n, fill_n, &n);
+			break;
+		case 3:
+		case 4:
+			h_host_input(&h, f, arp_frame(f, ARP_OP_REPLY, host_mac, m, ip, host_mac,
+							H_HOST_IP));
+			break;
+		case 5:
+			arp_remove(stack_arp(h.st), h_ip(ip));
+			break;
+		case 6:
+			if (rng_below(&rng, 10) == 0)
+				arp_add_static(stack_arp(h.st), h_ip(ip), m);
+			break;
+		default:
+			h_host_advance(&h, rng_below(&rng, 1500) * H_MS);
+			ck_assert_uint_gt(stack_next_deadline(h.st), h.now_ns);
+			break;
+		}
+		h_host_drain(&h);
+		check_timers(stack_arp(h.st));
+	}
+	/* every path was taken: failures, refreshes that failed, evictions */
+	ck_assert_uint_gt(h_stat(h.st, STAT_ArpResolveFails), 100);
+	ck_assert_uint_gt(h_stat(h.st, STAT_ArpCacheEvictions), 100);
+	ck_assert_uint_gt(h_stat(h.st, STAT_ArpQueueDrops), 100);
+	h_host_fini(&h);
+}
+END_TEST
+
+/* CPU seconds this thread has used. */
+static double cpu_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Issue 11 item 11: the daemon asks stack_next_deadline() after every event, so it must not
+ * scan the ARP cache (65,536 entries here, 2,000 of them resolving). 100,000 calls took
+ * seconds with the scan; they take microseconds with the timer heap. */
+START_TEST(next_deadline_does_not_scan)
+{
+	struct h_host h;
+	struct stack_config c;
+	size_t n = 20;
+	uint64_t want, got = 0;
+	double t0, cpu;
+
+	stack_config_defaults(&c);
+	c.addr = h_ip(H_HOST_IP);
+	c.prefix_len = 16;
+	c.arp_cache_size = 65536;
+	h_host_init(&h, 1500, &c, true);
+	for (uint32_t i = 0; i < 2000; i++) {
+		struct in_addr ip = addr_from_host(0x0a000100u + i); /* 10.0.1.0 on */
+
+		ck_assert_int_eq(arp_output(stack_arp(h.st), ip, ETH_TYPE_IPV4, n, fill_n, &n), 0);
+		h_host_drain(&h);
+	}
+	want = h.now_ns + c.arp_retry_ms * H_MS; /* every first retry is due then */
+	t0 = cpu_s();
+	for (int i = 0; i < 100000; i++)
+		got |= stack_next_deadline(h.st);
+	cpu = cpu_s() - t0;
+	ck_assert_uint_eq(got, want);
+	ck_assert_msg(cpu < 0.5, "100,000 deadline lookups took %.3f s of CPU", cpu);
+	h_host_fini(&h);
+}
+END_TEST
+
 static Suite *arp_suite(void)
 {
 	Suite *s = suite_create("arp");
 	TCase *tc = tcase_create("core");
 
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, reply_to_request_and_learn);
+	tcase_add_test(tc, bad_sender_mac_ignored);
 	tcase_add_test(tc, resolve_then_send_queue);
 	tcase_add_test(tc, retries_then_unreachable);
 	tcase_add_test(tc, queue_is_bounded);
 	tcase_add_test(tc, ageing_refresh_and_expiry);
 	tcase_add_test(tc, static_entries_and_lru);
 	tcase_add_test(tc, announce_and_conflicts);
+	tcase_add_test(tc, next_deadline_does_not_scan);
+	tcase_add_test(tc, timer_heap_consistent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -249,6 +249,52 @@ START_TEST(no_errors_about_errors_broadcasts_fragments)
 }
 END_TEST
 
+/* RFC 1122 §3.2.2 and RFC 1812 §4.3.2.7: no error to a source that does not name a single
+ * host, class E (240/4) included (issue 11 item 10). The host has a gateway, so that a
+ * reply to any source would leave. */
+START_TEST(no_errors_to_invalid_sources)
+{
+	static const char *const bad[] = { "240.0.0.1", "250.1.2.3", "255.255.255.254" };
+	struct h_host h;
+	struct stack_config c;
+	uint8_t f[300], ip[300];
+	uint8_t udp[8] = { 0x30, 0x39, 0x27, 0x0f, 0x00, 8, 0, 0 };
+	struct mac peer = H_PEER_MAC, host = H_HOST_MAC;
+	size_t len;
+
+	stack_config_defaults(&c);
+	c.addr = h_ip(H_HOST_IP);
+	c.gateway = h_ip(H_PEER_IP);
+	h_host_init(&h, 1500, &c, false);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* UDP to a closed port, and an unknown protocol */
+		len = h_ipv4(ip, h_ip(bad[i]), h_ip(H_HOST_IP), IPV4_PROTO_UDP, 1, 0, false, 64,
+			     udp, 8);
+		h_host_input(&h, f, h_eth(f, host, peer, ETH_TYPE_IPV4, ip, len));
+		len = h_ipv4(ip, h_ip(bad[i]), h_ip(H_HOST_IP), 253, 2, 0, false, 64, udp, 8);
+		h_host_input(&h, f, h_eth(f, host, peer, ETH_TYPE_IPV4, ip, len));
+		ck_assert_msg(h_host_drain(&h) == 0, "an error went to %s", bad[i]);
+	}
+	ck_assert_uint_eq(h_stat(h.st, STAT_UdpNoPorts), 3);
+	ck_assert_uint_eq(h_stat(h.st, STAT_IpInUnknownProtos), 3);
+	ck_assert_uint_eq(h_stat(h.st, STAT_IcmpOutMsgs), 0);
+	/* a reassembly timeout about a class E source: no 11/1 either */
+	len = h_ipv4(ip, h_ip("240.0.0.1"), h_ip(H_HOST_IP), IPV4_PROTO_UDP, 3, 0, true, 64, udp,
+		     8);
+	h_host_input(&h, f, h_eth(f, host, peer, ETH_TYPE_IPV4, ip, len));
+	h_host_advance(&h, 11 * H_S);
+	ck_assert_uint_eq(h_stat(h.st, STAT_IpReasmTimeout), 1);
+	ck_assert_uint_eq(h_stat(h.st, STAT_IcmpOutMsgs), 0);
+	/* an off-link unicast source still gets its error, through the gateway */
+	len = h_ipv4(ip, h_ip("192.0.2.1"), h_ip(H_HOST_IP), IPV4_PROTO_UDP, 4, 0, false, 64, udp,
+		     8);
+	h_host_input(&h, f, h_eth(f, host, peer, ETH_TYPE_IPV4, ip, len));
+	ck_assert_uint_eq(h_stat(h.st, STAT_IcmpOutDestUnreachs), 1);
+	ck_assert_uint_eq(h_host_drain(&h), 1);
+	h_host_fini(&h);
+}
+END_TEST
+
 /* a pings b with a fragmented request whose last fragment is lost: after 10 s b's
  * reassembly times out and its 11/1 reaches a's echo socket, matched by identifier. */
 static void drop_last_fragment(struct h_net *n)
@@ -340,6 +386,7 @@ static Suite *icmp_udp_suite(void)
 	tcase_add_test(tc, udp_checksums);
 	tcase_add_test(tc, error_rate_limit);
 	tcase_add_test(tc, no_errors_about_errors_broadcasts_fragments);
+	tcase_add_test(tc, no_errors_to_invalid_sources);
 	tcase_add_test(tc, reassembly_timeout_reaches_echo_socket);
 	tcase_add_test(tc, unmatched_errors_counted);
 	suite_add_tcase(s, tc);

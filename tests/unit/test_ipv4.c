@@ -418,6 +418,82 @@ START_TEST(unknown_protocol_and_closed_port)
 }
 END_TEST
 
+/* Sends 8 bytes of protocol 253 from st to dst (DF when df), reads the frame from out and
+ * returns its IPv4 ID. */
+static uint16_t sent_id(struct stack *st, struct memnet_port *out, const char *dst, bool df)
+{
+	static const uint8_t x[8];
+	struct iovec iov = { (void *)x, sizeof(x) };
+	struct ipv4_write_opts o = IPV4_WRITE_OPTS_DEFAULT;
+	struct ipv4_hdr ih;
+	uint8_t f[200];
+	size_t len;
+
+	o.fragment = !df;
+	ck_assert_int_eq(ipv4_write(&st->ip, &o, h_ip(dst), 253, 0, NULL, NULL, &iov, 1), 0);
+	len = memnet_recv(out, f, sizeof(f));
+	ck_assert_uint_gt(len, ETH_HDR_LEN);
+	ck_assert_int_eq(ipv4_hdr_parse(f + ETH_HDR_LEN, len - ETH_HDR_LEN, &ih), 0);
+	ck_assert(addr_eq(ih.dst, h_ip(dst)));
+	ck_assert_uint_eq(ih.df, df);
+	return ih.id;
+}
+
+/* Issue 11 item 7, RFC 6864 / RFC 7739: IDs come from a sequence per destination, chosen by
+ * a keyed hash, not from one counter that every destination can read. */
+START_TEST(ip_ids_per_destination)
+{
+	const struct mac mac_b = H_PEER_MAC, mac_c = { { 0x02, 0, 0, 0, 0, 0x03 } };
+	uint16_t gaps[8];
+	unsigned distinct = 0;
+
+	for (unsigned k = 0; k < 8; k++) {
+		struct h_net n;
+		uint16_t a0, b0, a, b, prev_a, prev_b;
+		unsigned jumped = 0;
+
+		h_net_init(&n, 1500, NULL, NULL, 1000 + k);
+		ck_assert_int_eq(arp_add_static(stack_arp(n.a), h_ip(H_PEER_IP), mac_b), 0);
+		ck_assert_int_eq(arp_add_static(stack_arp(n.a), h_ip("10.0.0.3"), mac_c), 0);
+		prev_a = a0 = sent_id(n.a, &n.pair.b, H_PEER_IP, false);
+		prev_b = b0 = sent_id(n.a, &n.pair.b, "10.0.0.3", false);
+		/* Interleaved, no time passing: each destination sees its own consecutive
+		 * IDs, and nothing of what went to the other (one shared counter gave +2). */
+		for (int i = 0; i < 20; i++) {
+			a = sent_id(n.a, &n.pair.b, H_PEER_IP, false);
+			b = sent_id(n.a, &n.pair.b, "10.0.0.3", false);
+			ck_assert_uint_eq(a, (uint16_t)(prev_a + 1));
+			ck_assert_uint_eq(b, (uint16_t)(prev_b + 1));
+			prev_a = a;
+			prev_b = b;
+		}
+		gaps[k] = (uint16_t)(b0 - a0);
+		for (unsigned j = 0; j < k; j++)
+			if (gaps[j] == gaps[k])
+				goto seen;
+		distinct++;
+seen:
+		/* Atomic datagrams (DF) carry 0 and leave the sequence alone. */
+		ck_assert_uint_eq(sent_id(n.a, &n.pair.b, H_PEER_IP, true), 0);
+		/* After an idle second the sequence jumps by a random amount below 1000 (in
+		 * ms), so traffic to a destination sharing the bucket cannot be counted. */
+		for (int i = 0; i < 10; i++) {
+			n.now_ns += H_S;
+			stack_poll(n.a, n.now_ns);
+			a = sent_id(n.a, &n.pair.b, H_PEER_IP, false);
+			ck_assert_uint_lt((uint16_t)(a - prev_a - 1), 1000);
+			jumped += a != (uint16_t)(prev_a + 1);
+			prev_a = a;
+		}
+		ck_assert_uint_ge(jumped, 8);
+		h_net_fini(&n);
+	}
+	/* The second destination's start is not the first one's plus a constant: it depends
+	 * on the key, so it cannot be predicted from the other's IDs. */
+	ck_assert_uint_ge(distinct, 7);
+}
+END_TEST
+
 static Suite *ipv4_suite(void)
 {
 	Suite *s = suite_create("ipv4");
@@ -432,6 +508,7 @@ static Suite *ipv4_suite(void)
 	tcase_add_test(tc, input_validation_counted);
 	tcase_add_test(tc, unknown_protocol_and_closed_port);
 	tcase_add_test(tc, ping_lossy_link);
+	tcase_add_test(tc, ip_ids_per_destination);
 	suite_add_tcase(s, tc);
 	return s;
 }

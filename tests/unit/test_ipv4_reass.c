@@ -12,6 +12,20 @@
 #include "harness.h"
 #include "stack/ipv4_reass.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_ASAN 1
+#endif
+#endif
+#ifdef HEAP_ASAN
+/* From the sanitizer runtime (sanitizer/allocator_interface.h, which GCC does not ship). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
+
 #define MS 1000000ull
 #define SEC 1000000000ull
 #define T0 (1 * SEC) /* the virtual clock starts at 1 s, like the harness */
@@ -22,6 +36,9 @@ static struct ipv4_reass_out out;
 static uint8_t pl[IPV4_MAX_LEN + 1];
 
 #define STAT(name) (st.v[STAT_Ip##name])
+/* What the cache charges: a datagram's record, a fragment of n payload bytes. */
+#define DG ipv4_reass_dgram_truesize()
+#define FR(n) ipv4_reass_frag_truesize(n)
 
 /* ---- hand-made fragments ---- */
 
@@ -197,7 +214,7 @@ static void poll_at(uint64_t now)
 	ipv4_reass_poll(&r, now, on_expire, &exp_log);
 }
 
-/* One datagram failed: only its key is held (64 bytes against the bound) until the
+/* One datagram failed: only its key is held (its record against the bound) until the
  * deadline of its first fragment (fed at T0), when it goes without a timeout counted or an
  * ICMP quoted, having been counted as failed once already. */
 static void check_failed_then_empty(void)
@@ -206,7 +223,7 @@ static void check_failed_then_empty(void)
 	int calls = exp_log.calls;
 
 	ck_assert_uint_eq(r.count, 1);
-	ck_assert_uint_eq(r.bytes, 64);
+	ck_assert_uint_eq(r.bytes, DG);
 	poll_at(T0 + 10 * SEC - 1);
 	ck_assert_uint_eq(r.count, 1);
 	poll_at(T0 + 10 * SEC);
@@ -249,6 +266,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(r.cfg.max_bytes, 256 * 1024);
 	ck_assert_uint_eq(r.cfg.max_frags, 16);
 	ck_assert_uint_eq(r.cfg.timeout_ms, 10000);
+	ck_assert_uint_eq(r.cfg.max_dgrams, 256); /* one per KiB */
+	ck_assert_uint_ge(r.hash_mask + 1, r.cfg.max_dgrams);
 	ipv4_reass_fini(&r);
 	ipv4_reass_init(&r, &zero, &st);
 	ck_assert_uint_eq(r.cfg.max_bytes, IPV4_REASS_DEFAULT_MAX_BYTES);
@@ -265,7 +284,7 @@ START_TEST(test_basic_two)
 	pattern(pl, 1000, 1);
 	ck_assert_int_eq(feed(&a, pl, 0, 504, true), 0);
 	ck_assert_ptr_null(out.buf);
-	ck_assert_uint_eq(r.bytes, 504);
+	ck_assert_uint_eq(r.bytes, DG + FR(504));
 	ck_assert_uint_eq(r.count, 1);
 	ck_assert_uint_eq(ipv4_reass_next_deadline(&r), T0 + 10 * SEC);
 	ck_assert_int_eq(feed(&a, pl, 504, 496, false), 1);
@@ -284,7 +303,7 @@ START_TEST(test_out_of_order)
 	pattern(pl, 100, 2);
 	ck_assert_int_eq(feed(&a, pl, 64, 36, false), 0);
 	ck_assert_int_eq(feed(&a, pl, 32, 32, true), 0);
-	ck_assert_uint_eq(r.bytes, 68);
+	ck_assert_uint_eq(r.bytes, DG + FR(36) + FR(32));
 	ck_assert_int_eq(feed(&a, pl, 0, 32, true), 1);
 	check_out(&a, pl, 100);
 	ck_assert_uint_eq(STAT(ReasmReqds), 3);
@@ -472,7 +491,7 @@ START_TEST(test_17_fragments_drop)
 	pattern(pl, 17 * 8, 8);
 	for (uint32_t i = 0; i < 16; i++)
 		ck_assert_int_eq(feed(&a, pl, i * 8, 8, true), 0);
-	ck_assert_uint_eq(r.bytes, 16 * 8);
+	ck_assert_uint_eq(r.bytes, DG + 16 * FR(8));
 	ck_assert_int_eq(feed(&a, pl, 16 * 8, 8, false), -E2BIG);
 	ck_assert_uint_eq(STAT(ReasmTooManyFrags), 1);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
@@ -557,7 +576,7 @@ START_TEST(test_overlap)
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
 	ck_assert_uint_eq(STAT(ReasmDuplicates), 0);
 	ck_assert_uint_eq(r.count, 1);
-	ck_assert_uint_eq(r.bytes, 64);
+	ck_assert_uint_eq(r.bytes, DG);
 
 	/* The sender's retransmission, with a new id, goes through. */
 	ck_assert_int_eq(feed(&retry, pl, 32, 32, true), 0);
@@ -580,7 +599,7 @@ START_TEST(test_duplicate_ignored)
 	ck_assert_int_eq(feed(&a, pl, 8, 8, true), 0);
 	ck_assert_int_eq(feed(&a, pl, 8, 8, true), 0);
 	ck_assert_uint_eq(STAT(ReasmDuplicates), 2);
-	ck_assert_uint_eq(r.bytes, 32);
+	ck_assert_uint_eq(r.bytes, DG + FR(24) + FR(8));
 	ck_assert_uint_eq(r.count, 1);
 	ck_assert_int_eq(feed(&a, pl, 0, 8, true), 1);
 	check_out(&a, pl, 40);
@@ -624,7 +643,7 @@ START_TEST(test_8_byte_fragments)
 		ck_assert_int_eq(feed(&a, pl, i * 8, 8, true), 0);
 	ck_assert_int_eq(feed(&a, pl, 56, 1, false), 0); /* duplicate of the last */
 	ck_assert_uint_eq(STAT(ReasmDuplicates), 1);
-	ck_assert_uint_eq(r.bytes, 6 * 8 + 1);
+	ck_assert_uint_eq(r.bytes, DG + 6 * FR(8) + FR(1));
 	/* 8 bytes where the 1-byte last fragment is: an overlap. */
 	ck_assert_int_eq(feed(&a, pl, 56, 8, true), -EEXIST);
 	ck_assert_uint_eq(STAT(ReasmOverlaps), 1);
@@ -694,7 +713,52 @@ END_TEST
 
 /* ---- memory bound ---- */
 
-/* Failed datagrams keep only their key, and those keys are bounded like fragments. */
+/* Bytes the allocator has handed out and not taken back: the real heap cost of what the
+ * cache holds, whatever it charges itself (ASan's allocator under ASan, glibc's otherwise). */
+static size_t heap_in_use(void)
+{
+#ifdef HEAP_ASAN
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+/* Issue 11: a flood of 1-byte last fragments, each a datagram of its own, once filled the
+ * 256 KiB payload bound with 262,144 datagrams (~60 MiB of heap). The real memory held
+ * must stay within the bound. */
+START_TEST(test_tiny_last_fragment_flood)
+{
+	const uint32_t n = 100000;
+	size_t base, peak = 0;
+
+	pattern(pl, 16, 33);
+	base = heap_in_use();
+	for (uint32_t i = 0; i < n; i++) {
+		struct flow f = flow((uint16_t)i);
+
+		f.src = 0x0b000000u + (i >> 16); /* keys all distinct */
+		ck_assert_int_eq(feed_at(&f, pl, 8, 1, false, T0 + i * 1000ull), 0);
+		ck_assert_uint_le(r.bytes, r.cfg.max_bytes);
+		if (i % 1024 == 0 || i == n - 1) {
+			size_t used = heap_in_use();
+
+			if (used > base && used - base > peak)
+				peak = used - base;
+		}
+	}
+	ck_assert_uint_le(peak, r.cfg.max_bytes);
+	ck_assert_uint_eq(r.count, r.cfg.max_dgrams);
+	/* O(1) per fragment: about one datagram compared per lookup, the table being as
+	 * large as the number of datagrams allowed (it compared 64 on average before). */
+	ck_assert_uint_le(r.probes, 2ull * n);
+	ck_assert_uint_eq(STAT(ReasmReqds), n);
+	ck_assert_uint_eq(STAT(ReasmFails), n - r.count);
+	ck_assert_uint_eq(STAT(ReasmEvictions), n - r.count);
+}
+END_TEST
+
+/* Failed datagrams keep only their key, and those keys are bounded like datagrams. */
 START_TEST(test_failed_flood_bound)
 {
 	struct flow f;
@@ -707,8 +771,10 @@ START_TEST(test_failed_flood_bound)
 		ck_assert_uint_le(r.bytes, r.cfg.max_bytes);
 	}
 	ck_assert_uint_eq(STAT(ReasmOverlaps), 10000);
-	ck_assert_uint_eq(r.count, (256 * 1024) / 64);
-	ck_assert_uint_eq(STAT(ReasmEvictions), 10000 - (256 * 1024) / 64);
+	/* each failed once, whether its key expired or was evicted (issue 11 item 8) */
+	ck_assert_uint_eq(STAT(ReasmFails), 10000);
+	ck_assert_uint_eq(r.count, r.cfg.max_dgrams);
+	ck_assert_uint_eq(STAT(ReasmEvictions), 10000 - r.cfg.max_dgrams);
 	/* and a good datagram still gets through */
 	f = flow(0xfffe);
 	ck_assert_int_eq(feed(&f, pl, 0, 16, false), 1);
@@ -718,7 +784,7 @@ END_TEST
 START_TEST(test_flood_bound)
 {
 	struct flow f;
-	const unsigned fit = (256 * 1024) / 1480; /* 177 */
+	const unsigned fit = (unsigned)((256 * 1024) / (DG + FR(1480))); /* 150 */
 
 	pattern(pl, 3000, 17);
 	for (unsigned i = 0; i < 1000; i++) {
@@ -727,7 +793,7 @@ START_TEST(test_flood_bound)
 		ck_assert_uint_le(r.bytes, r.cfg.max_bytes);
 	}
 	ck_assert_uint_eq(r.count, fit);
-	ck_assert_uint_eq(r.bytes, fit * 1480);
+	ck_assert_uint_eq(r.bytes, fit * (DG + FR(1480)));
 	ck_assert_uint_eq(STAT(ReasmEvictions), 1000 - fit);
 	ck_assert_uint_eq(STAT(ReasmFails), 1000 - fit);
 	/* The oldest went first: the eviction also dropped them from the age list. */
@@ -753,7 +819,9 @@ END_TEST
 
 START_TEST(test_lru_order)
 {
-	struct ipv4_reass_config cfg = { .max_bytes = 4000 };
+	/* room for three datagrams of 1000 bytes and two 8-byte fragments more */
+	const size_t held = 3 * (DG + FR(1000)) + FR(8);
+	struct ipv4_reass_config cfg = { .max_bytes = held + FR(8) };
 	struct flow a = flow(1), b = flow(2), c = flow(3), d = flow(4);
 
 	ipv4_reass_fini(&r);
@@ -763,11 +831,11 @@ START_TEST(test_lru_order)
 	ck_assert_int_eq(feed(&b, pl, 0, 1000, true), 0);
 	ck_assert_int_eq(feed(&c, pl, 0, 1000, true), 0);
 	ck_assert_int_eq(feed(&a, pl, 1000, 8, true), 0); /* a is now the most recent */
-	ck_assert_uint_eq(r.bytes, 3008);
+	ck_assert_uint_eq(r.bytes, held);
 	ck_assert_int_eq(feed(&d, pl, 0, 1000, true), 0); /* evicts b, the least recent */
 	ck_assert_uint_eq(STAT(ReasmEvictions), 1);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
-	ck_assert_uint_eq(r.bytes, 3008);
+	ck_assert_uint_eq(r.bytes, held);
 	ck_assert_uint_eq(r.count, 3);
 	ck_assert_int_eq(feed(&a, pl, 1008, 8, false), 1);
 	check_out(&a, pl, 1016);
@@ -853,7 +921,7 @@ START_TEST(test_middle_not_multiple_of_8)
 	ck_assert_int_eq(feed(&a, pl, 0, 16, true), 0);
 	ck_assert_int_eq(feed(&a, pl, 16, 11, true), -EINVAL); /* RFC 791: 8-byte units */
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
-	ck_assert_uint_eq(r.bytes, 16);
+	ck_assert_uint_eq(r.bytes, DG + FR(16));
 	/* Only that fragment is refused; the correct one completes the datagram. */
 	ck_assert_int_eq(feed(&a, pl, 16, 16, false), 1);
 	check_out(&a, pl, 32);
@@ -885,7 +953,7 @@ START_TEST(test_past_65535)
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
 	check_empty();
 	ck_assert_int_eq(feed(&a, pl, 65512, 3, false), 0);
-	ck_assert_uint_eq(r.bytes, 3);
+	ck_assert_uint_eq(r.bytes, DG + FR(3));
 	/* The offset field's maximum (8191 * 8 = 65528) is over too. */
 	ck_assert_int_eq(feed(&a, pl, 65528, 8, true), -E2BIG);
 	ck_assert_uint_eq(STAT(ReasmFails), 2);
@@ -968,28 +1036,29 @@ END_TEST
 
 START_TEST(test_config_max_bytes)
 {
-	struct ipv4_reass_config cfg = { .max_bytes = 1000 };
+	/* room for two datagrams of one 496-byte fragment, and a little */
+	struct ipv4_reass_config cfg = { .max_bytes = 2 * (DG + FR(496)) + 100 };
 	struct flow a = flow(1), b = flow(2), c = flow(3);
 
 	ipv4_reass_fini(&r);
 	setup_cfg(&cfg);
 	pattern(pl, 2000, 29);
 	/* One fragment larger than the whole cache. */
-	ck_assert_int_eq(feed(&a, pl, 0, 1008, true), -ENOMEM);
+	ck_assert_int_eq(feed(&a, pl, 0, 1600, true), -ENOMEM);
 	ck_assert_uint_eq(STAT(ReasmFails), 1);
 	check_empty();
 	/* Two of 496 fit, the third evicts the oldest. */
 	ck_assert_int_eq(feed(&a, pl, 0, 496, true), 0);
 	ck_assert_int_eq(feed(&b, pl, 0, 496, true), 0);
 	ck_assert_int_eq(feed(&c, pl, 0, 496, true), 0);
-	ck_assert_uint_le(r.bytes, 1000);
+	ck_assert_uint_le(r.bytes, cfg.max_bytes);
 	ck_assert_uint_eq(r.count, 2);
 	ck_assert_uint_eq(STAT(ReasmEvictions), 1);
 	/* A datagram that alone outgrows the cache is dropped, others first. */
 	ck_assert_int_eq(feed(&c, pl, 496, 496, true), 0);
 	ck_assert_uint_eq(r.count, 1);
 	ck_assert_uint_eq(STAT(ReasmEvictions), 2);
-	ck_assert_int_eq(feed(&c, pl, 992, 16, false), -ENOMEM);
+	ck_assert_int_eq(feed(&c, pl, 992, 400, false), -ENOMEM);
 	ck_assert_uint_eq(STAT(ReasmEvictions), 3);
 	ck_assert_uint_eq(STAT(ReasmFails), 4);
 	check_empty();
@@ -998,6 +1067,36 @@ START_TEST(test_config_max_bytes)
 	ck_assert_int_eq(feed(&a, pl, 0, 496, true), 1);
 	check_out(&a, pl, 1000);
 	check_empty();
+}
+END_TEST
+
+/* The datagram bound: the least recently used goes, whatever the bytes. */
+START_TEST(test_config_max_dgrams)
+{
+	struct ipv4_reass_config cfg = { .max_dgrams = 4 };
+	struct flow f;
+
+	ipv4_reass_fini(&r);
+	setup_cfg(&cfg);
+	ck_assert_uint_eq(r.cfg.max_dgrams, 4);
+	pattern(pl, 16, 32);
+	for (uint16_t i = 0; i < 6; i++) {
+		f = flow(i);
+		ck_assert_int_eq(feed(&f, pl, 0, 8, true), 0);
+		ck_assert_uint_le(r.count, 4);
+	}
+	ck_assert_uint_eq(STAT(ReasmEvictions), 2);
+	ck_assert_uint_eq(STAT(ReasmFails), 2);
+	ck_assert_uint_eq(r.bytes, 4 * (DG + FR(8)));
+	/* a held datagram takes more fragments without evicting anyone ... */
+	f = flow(2);
+	ck_assert_int_eq(feed(&f, pl, 8, 8, false), 1);
+	check_out(&f, pl, 16);
+	/* ... and the evicted ones start over */
+	f = flow(0);
+	ck_assert_int_eq(feed(&f, pl, 8, 8, false), 0);
+	ck_assert_uint_eq(STAT(ReasmEvictions), 2);
+	ck_assert_uint_eq(r.count, 4);
 }
 END_TEST
 
@@ -1047,6 +1146,7 @@ static Suite *reass_suite(void)
 #define CASE(name, ...)                                                                       \
 	do {                                                                                   \
 		tc = tcase_create(name);                                                       \
+		tcase_set_timeout(tc, 60); /* the floods, under ASan */                        \
 		tcase_add_checked_fixture(tc, setup, teardown);                                \
 		__VA_ARGS__;                                                                   \
 		suite_add_tcase(s, tc);                                                        \
@@ -1064,9 +1164,11 @@ static Suite *reass_suite(void)
 	     tcase_add_test(tc, test_17_fragments_drop); tcase_add_test(tc, test_65535_mtu_9000);
 	     tcase_add_test(tc, test_65535_mtu_1500_refused);
 	     tcase_add_test(tc, test_flood_bound);
+	     tcase_add_test(tc, test_tiny_last_fragment_flood);
 	     tcase_add_test(tc, test_failed_flood_bound); tcase_add_test(tc, test_lru_order);
 	     tcase_add_test(tc, test_config_max_frags);
 	     tcase_add_test(tc, test_config_max_bytes);
+	     tcase_add_test(tc, test_config_max_dgrams);
 	     tcase_add_test(tc, test_config_timeout); tcase_add_test(tc, test_fini_frees));
 	CASE("order", tcase_add_test(tc, test_all_permutations);
 	     tcase_add_test(tc, test_8_byte_fragments));
