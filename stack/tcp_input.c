@@ -284,6 +284,7 @@ static void new_ack(struct tcp_sock *s, const struct seg *g, uint32_t ack)
 			n = (uint32_t)used;
 		ring_consume(&s->sndbuf, n);
 		s->snd_buf_seq += n;
+		tcp_mem_sync(s);
 	}
 	s->snd_una = ack;
 	if (SEQ_LT(s->snd_nxt, s->snd_una))
@@ -716,6 +717,7 @@ static bool receive_data(struct tcp_sock *s, struct seg *g)
 	}
 	if (s->shut_rd)
 		ring_consume(&s->rcvbuf, ring_used(&s->rcvbuf));
+	tcp_mem_sync(s);
 	return took > 0;
 }
 

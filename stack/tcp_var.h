@@ -42,6 +42,7 @@
 #define TCP_EPHEMERAL_MAX 60999
 #define TCP_HASH_BITS 12
 #define TCP_SACK_SB_MAX 16
+#define TCP_MEM_MAX_DEFAULT (256u << 20) /* bytes queued stack-wide, as Linux tcp_mem[2] */
 
 /* Per-connection timers; one deadline each, 0 when not armed. */
 enum tcp_timer {
@@ -83,6 +84,8 @@ struct tcp_sock {
 	const struct tcp_cc_ops *cc_ops;
 	uint32_t maxseg_user;
 	size_t sndbuf_size, rcvbuf_size;
+	size_t sndlowat;     /* TCP_SO_SNDLOWAT; 0: 1 byte */
+	size_t mem_charged;  /* bytes of this socket in tcp.mem_bytes (tcp_mem_sync) */
 
 	/* Listener */
 	struct tcp_sock *parent;	      /* child of a listener until accepted */
@@ -166,6 +169,10 @@ struct tcp {
 	uint16_t next_ephemeral;
 	unsigned nsocks, ntime_wait;
 	unsigned norphans; /* orphans still closing (not TIME-WAIT), tcp_sock.orphan_counted */
+	/* Bytes queued in every socket's send and receive rings (as Linux's
+	 * tcp_memory_allocated), and the budget beyond which orphans are reset. */
+	size_t mem_bytes, mem_max_bytes;
+	bool mem_pressure; /* mem_bytes above the budget (TcpExtTCPMemoryPressures) */
 
 	/* Timer heap: a binary min-heap of sockets keyed by deadline. */
 	struct tcp_sock **heap;
@@ -230,6 +237,13 @@ uint8_t tcp_rcv_wscale(size_t rcvbuf);
  * made from a SYN cookie continues the clock its SYN-ACK used. */
 uint32_t tcp_ts_offset(const struct tcp *t, struct in_addr laddr, struct in_addr raddr);
 int tcp_sock_init_buffers(struct tcp_sock *s);
+/* Brings tcp.mem_bytes up to date with s's queued bytes; call after queues change. */
+void tcp_mem_sync(struct tcp_sock *s);
+/* Frees both rings (nothing more is sent or read). */
+void tcp_sock_free_buffers(struct tcp_sock *s);
+/* An orphan that holds queued data while TCP is over its memory budget: reset it
+ * (TcpExtTCPAbortOnMemory) and return true, as Linux's tcp_check_oom(). */
+bool tcp_orphan_out_of_memory(struct tcp_sock *s);
 void tcp_sock_init_params(struct tcp_sock *s);
 
 /* tcp_input.c */
