@@ -380,6 +380,9 @@ bool tcp_orphan_out_of_memory(struct tcp_sock *s)
 	STAT_INC(s->st, TcpExtTCPAbortOnMemory);
 	tcp_send_rst(s);
 	tcp_drop(s, 0);
+	/* Give the memory back now, not when a busy section ends: the next orphan's
+	 * check must see it. */
+	tcp_sock_free_buffers(s);
 	return true;
 }
 

@@ -69,9 +69,10 @@ static void set_send_mss(struct tcp_sock *s, const struct tcp_opts *o)
 	s->mss = (uint16_t)mss;
 }
 
+/* Less the SACK blocks we send while holding out-of-order data (RFC 6691 §2). */
 static uint32_t smss(const struct tcp_sock *s)
 {
-	return s->mss - (s->ts_ok ? 12u : 0u);
+	return tcp_seg_payload_max(s);
 }
 
 static void negotiate(struct tcp_sock *s, const struct seg *g)

@@ -151,6 +151,12 @@ struct tcp_sock {
 	unsigned keep_probes;
 
 	unsigned persist_shift;
+	/* Zero-window probes not answered (RFC 1122 §4.2.2.17: probing goes on while they
+	 * are): how many, when the first and the last were sent (Linux icsk_probes_out,
+	 * icsk_probes_tstamp). An acceptable segment after the last one answers them. */
+	unsigned probes_out;
+	uint64_t probe_first_ns, probe_last_ns;
+	uint64_t last_data_ns; /* a data segment last sent (RFC 5681 §4.1 idle; Linux lsndtime) */
 	bool force_send; /* persist expiry: send into a small window despite SWS avoidance */
 
 	/* Timers: the earliest armed deadline is the key in the stack's heap. */
@@ -257,6 +263,8 @@ void tcp_output(struct tcp_sock *s);
  * ipv4_write error. */
 int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags);
 void tcp_send_ack(struct tcp_sock *s);
+/* The payload of a full-sized segment now: MSS less timestamps and SACK blocks. */
+uint32_t tcp_seg_payload_max(const struct tcp_sock *s);
 /* A RST answering a segment without a connection (RFC 9293 §3.10.7.1). */
 void tcp_send_reset_reply(struct tcp *t, const struct ipv4_pkt *p, const struct tcp_hdr *h,
 			  size_t seg_len);

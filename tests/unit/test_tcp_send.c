@@ -278,6 +278,381 @@ START_TEST(pending_error_not_consumed)
 }
 END_TEST
 
+/* ---- issue 10, send side: each test failed on the code before its fix ------------------ */
+
+/* The next segment the stack sends within max_ns, stepping from deadline to deadline (not
+ * in 1 ms steps: these tests span hours). */
+static bool next_out(struct raw *r, struct tcp_hdr *h, size_t *len, uint64_t max_ns)
+{
+	uint64_t end = r->h.now_ns + max_ns;
+	for (;;) {
+		if (raw_recv(r, h, len, NULL))
+			return true;
+		uint64_t next = stack_next_deadline(r->h.st);
+		if (next > end || next == UINT64_MAX) {
+			h_host_advance(&r->h, end - r->h.now_ns);
+			return raw_recv(r, h, len, NULL);
+		}
+		h_host_advance(&r->h, next > r->h.now_ns ? next - r->h.now_ns : 1);
+	}
+}
+
+/* Item 1: while the stack holds out-of-order data its segments carry SACK blocks; the
+ * payload must shrink by those option bytes (RFC 6691 §2, RFC 9293 §3.7.1: the MSS bounds
+ * data plus options), or full segments exceed the MTU and DF refuses them locally. */
+START_TEST(payload_leaves_room_for_sack_blocks)
+{
+	struct raw r;
+	struct tcp_opts o = { .has_mss = true, .mss = 1460, .sack_perm = true, .has_ts = true,
+			      .tsval = 100 };
+	raw_connect(&r, NULL, &o, 65535);
+	struct tcp_opts t = { .has_ts = true, .tsval = 101 };
+	uint8_t d[20000];
+	pattern(d, sizeof(d), 7);
+	raw_send(&r, TCP_ACK, r.seq + 1000, r.ack, 65535, &t, d, 100); /* a hole before it */
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	ck_assert_uint_eq(h.opts.nsack, 1); /* the duplicate ACK says what we hold */
+	ck_assert_int_eq(tcp_send(r.s, d, sizeof(d)), (ssize_t)sizeof(d));
+	uint32_t next = r.ack;
+	unsigned nseg = 0;
+	while (raw_recv(&r, &h, &len, NULL)) {
+		if (len == 0)
+			continue;
+		ck_assert_uint_eq(h.seq, next); /* no gap: nothing was refused locally */
+		ck_assert_uint_eq(h.opts.nsack, 1);
+		ck_assert_uint_le(20 + h.hdr_len + len, 1500);
+		ck_assert_uint_le(h.hdr_len - 20 + len, 1460);
+		next += (uint32_t)len;
+		nseg++;
+	}
+	ck_assert_uint_ge(nseg, 10);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPOutErrors), 0);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 1: a segment the device refuses (-ENOBUFS) was not sent: SND.NXT stays, it is not
+ * counted as sent, and it goes out later as new data, not as a retransmission. */
+START_TEST(local_send_failure_keeps_snd_nxt)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	uint8_t d[20000];
+	pattern(d, sizeof(d), 8);
+	uint64_t out0 = h_stat(r.h.st, STAT_TcpOutSegs);
+	r.h.pair.b.queue_limit = 3; /* the device takes 3 frames, then -ENOBUFS */
+	ck_assert_int_eq(tcp_send(r.s, d, sizeof(d)), (ssize_t)sizeof(d));
+	ck_assert_uint_gt(h_stat(r.h.st, STAT_TcpExtTCPOutErrors), 0);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpOutSegs) - out0, 3);
+	struct tcp_hdr h;
+	size_t len;
+	uint32_t next = r.ack;
+	while (raw_recv(&r, &h, &len, NULL)) {
+		ck_assert_uint_eq(h.seq, next);
+		next += (uint32_t)len;
+	}
+	ck_assert_uint_eq(next - r.ack, 3 * 1460);
+	ck_assert_uint_eq(r.s->snd_nxt, next);
+	r.h.pair.b.queue_limit = MEMNET_DEFAULT_QUEUE_LIMIT;
+	/* The ACK lets the rest go, in order, none of it a retransmission. */
+	for (int i = 0; i < 40 && next != r.ack + sizeof(d); i++) {
+		raw_send(&r, TCP_ACK, r.seq, next, 65535, NULL, NULL, 0);
+		while (raw_recv(&r, &h, &len, NULL)) {
+			ck_assert_uint_eq(h.seq, next);
+			next += (uint32_t)len;
+		}
+	}
+	ck_assert_uint_eq(next, r.ack + sizeof(d));
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpRetransSegs), 0);
+	/* Nothing in flight and the device refuses: the persist timer tries again. */
+	raw_send(&r, TCP_ACK, r.seq, next, 65535, NULL, NULL, 0);
+	r.h.pair.b.queue_limit = 0;
+	ck_assert_int_eq(tcp_send(r.s, d, 1000), 1000);
+	ck_assert_uint_eq(r.s->snd_nxt, next);
+	r.h.pair.b.queue_limit = MEMNET_DEFAULT_QUEUE_LIMIT;
+	ck_assert(next_out(&r, &h, &len, 5 * H_S));
+	ck_assert_uint_eq(h.seq, next);
+	ck_assert_uint_eq(len, 1000);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpRetransSegs), 0);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 2: the peer's window shrinks to 0 with data in flight. RFC 1122 §4.2.2.17: probing
+ * goes on as long as the peer answers (the retransmission limit must not end it); once the
+ * peer stops answering, the unanswered probes are bounded like retransmissions. */
+START_TEST(zero_window_with_data_in_flight_probes_while_answered)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	uint8_t d[1000];
+	pattern(d, sizeof(d), 9);
+	ck_assert_int_eq(tcp_send(r.s, d, sizeof(d)), (ssize_t)sizeof(d));
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	uint32_t una = h.seq;
+	raw_send(&r, TCP_ACK, r.seq, una, 0, NULL, NULL, 0); /* window closed, nothing acked */
+	unsigned probes = 0;
+	while (r.h.now_ns < 3600 * H_S) {
+		ck_assert_msg(next_out(&r, &h, &len, 600 * H_S), "probing stopped");
+		ck_assert_msg(r.e.closed == 0, "closed (%d) at %llu s", r.e.err,
+			      (unsigned long long)(r.h.now_ns / H_S));
+		raw_send(&r, TCP_ACK, r.seq, una, 0, NULL, NULL, 0);
+		probes++;
+	}
+	ck_assert_uint_eq(r.e.closed, 0);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_ESTABLISHED);
+	ck_assert_uint_ge(probes, 20);
+	/* The peer dies: the unanswered probes end it, within retries2 backed-off RTOs. */
+	uint64_t t0 = r.h.now_ns;
+	h_host_advance(&r.h, 3600 * H_S);
+	ck_assert_uint_eq(r.e.closed, 1);
+	ck_assert_int_eq(r.e.err, ETIMEDOUT);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPAbortOnTimeout), 1);
+	ck_assert_uint_gt(r.h.now_ns - t0, 60 * H_S);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 2: our FIN sent into a zero window is probed as long as the peer answers. */
+START_TEST(fin_into_zero_window_probes_while_answered)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	ck_assert_int_eq(tcp_send(r.s, "abc", 3), 3);
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	uint32_t una = h.seq + 3;
+	raw_send(&r, TCP_ACK, r.seq, una, 0, NULL, NULL, 0); /* data acked, window closed */
+	ck_assert_int_eq(tcp_shutdown(r.s, SHUT_WR), 0);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_FIN_WAIT_1);
+	while (r.h.now_ns < 3600 * H_S) {
+		ck_assert_msg(next_out(&r, &h, &len, 600 * H_S), "probing stopped");
+		ck_assert_msg(r.e.closed == 0, "closed (%d) at %llu s", r.e.err,
+			      (unsigned long long)(r.h.now_ns / H_S));
+		raw_send(&r, TCP_ACK, r.seq, una, 0, NULL, NULL, 0);
+	}
+	ck_assert_uint_eq(r.e.closed, 0);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_FIN_WAIT_1);
+	/* The window opens; the FIN is acknowledged. */
+	raw_send(&r, TCP_ACK, r.seq, una, 65535, NULL, NULL, 0);
+	ck_assert(next_out(&r, &h, &len, 200 * H_S));
+	ck_assert(h.flags & TCP_FIN);
+	raw_send(&r, TCP_ACK, r.seq, una + 1, 65535, NULL, NULL, 0);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_FIN_WAIT_2);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Queues data behind a window the peer closed after acknowledging everything: the
+ * persist timer's case (nothing in flight). Returns SND.UNA. */
+static uint32_t close_window_with_data_queued(struct raw *r)
+{
+	uint8_t d[1000];
+	pattern(d, sizeof(d), 10);
+	ck_assert_int_eq(tcp_send(r->s, d, sizeof(d)), (ssize_t)sizeof(d));
+	struct tcp_hdr h;
+	size_t len;
+	ck_assert(raw_recv(r, &h, &len, NULL));
+	uint32_t una = h.seq + (uint32_t)len;
+	raw_send(r, TCP_ACK, r->seq, una, 0, NULL, NULL, 0);
+	ck_assert_int_eq(tcp_send(r->s, d, sizeof(d)), (ssize_t)sizeof(d));
+	ck_assert(!raw_recv(r, &h, &len, NULL));
+	ck_assert_uint_ne(r->s->timer[TCP_T_PERSIST], 0);
+	return una;
+}
+
+/* Item 3: a dead peer behind a closed window is not probed forever: as Linux, the
+ * connection ends after tcp_retries2 unanswered probes (ETIMEDOUT). */
+START_TEST(zero_window_probes_of_dead_peer_give_up)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	close_window_with_data_queued(&r);
+	h_host_advance(&r.h, 6 * 3600 * H_S);
+	ck_assert_uint_eq(r.e.closed, 1);
+	ck_assert_int_eq(r.e.err, ETIMEDOUT);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPAbortOnTimeout), 1);
+	ck_assert_uint_le(h_stat(r.h.st, STAT_TcpExtTCPWinProbe), 16);
+	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_CLOSED);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 3: answered probes go on (RFC 1122 §4.2.2.17), however many. */
+START_TEST(zero_window_probes_answered_go_on)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	uint32_t una = close_window_with_data_queued(&r);
+	struct tcp_hdr h;
+	size_t len;
+	while (r.h.now_ns < 6 * 3600 * H_S) {
+		ck_assert_msg(next_out(&r, &h, &len, 600 * H_S), "probing stopped");
+		ck_assert_msg(r.e.closed == 0, "closed (%d) at %llu s", r.e.err,
+			      (unsigned long long)(r.h.now_ns / H_S));
+		raw_send(&r, TCP_ACK, r.seq, una, 0, NULL, NULL, 0);
+	}
+	ck_assert_uint_eq(r.e.closed, 0);
+	ck_assert_uint_gt(h_stat(r.h.st, STAT_TcpExtTCPWinProbe), 300);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 4: the user timeout (RFC 5482) counts from the first unanswered probe, not from
+ * when SND.UNA last moved: a live zero-window peer is kept, a silent one dropped. */
+START_TEST(user_timeout_spares_answering_zero_window_peer)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	ck_assert_int_eq(tcp_setopt(r.s, TCP_SO_USER_TIMEOUT_MS, 5000), 0);
+	uint32_t una = close_window_with_data_queued(&r);
+	struct tcp_hdr h;
+	size_t len;
+	uint64_t until = r.h.now_ns + 300 * H_S;
+	while (r.h.now_ns < until) {
+		ck_assert_msg(next_out(&r, &h, &len, 120 * H_S), "probing stopped");
+		ck_assert_msg(r.e.closed == 0, "closed (%d) at %llu s", r.e.err,
+			      (unsigned long long)(r.h.now_ns / H_S));
+		raw_send(&r, TCP_ACK, r.seq, una, 0, NULL, NULL, 0);
+	}
+	ck_assert_uint_eq(r.e.closed, 0);
+	/* Silence: dropped once 5 s passed since the first unanswered probe. */
+	h_host_advance(&r.h, 300 * H_S);
+	ck_assert_uint_eq(r.e.closed, 1);
+	ck_assert_int_eq(r.e.err, ETIMEDOUT);
+	ck_assert_uint_eq(h_stat(r.h.st, STAT_TcpExtTCPAbortOnUserTimeout), 1);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Sends n bytes and acknowledges every segment as it comes, until all is acknowledged. */
+static void send_acked(struct raw *r, size_t n)
+{
+	static uint8_t d[65536];
+	ck_assert_uint_le(n, sizeof(d));
+	ck_assert_int_eq(tcp_send(r->s, d, n), (ssize_t)n);
+	struct tcp_hdr h;
+	size_t len;
+	for (int i = 0; i < 1000 && ring_used(&r->s->sndbuf) > 0; i++) {
+		ck_assert(raw_recv(r, &h, &len, NULL));
+		if (len > 0)
+			raw_send(r, TCP_ACK, r->seq, h.seq + (uint32_t)len, 65535, NULL, NULL, 0);
+	}
+	ck_assert_uint_eq(ring_used(&r->s->sndbuf), 0);
+}
+
+/* Item 10: RFC 5681 §4.1: after an idle period longer than the RTO, cwnd restarts at
+ * min(IW, cwnd); the grown window must not burst out at once. */
+START_TEST(restart_window_after_idle)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	for (int i = 0; i < 6; i++)
+		send_acked(&r, 60000);
+	struct tcp_sock_info in;
+	tcp_sock_get_info(r.s, &in);
+	ck_assert_uint_ge(in.cwnd, 30 * 1460);
+	h_host_advance(&r.h, 10 * H_S);
+	static uint8_t d[65536];
+	ck_assert_int_eq(tcp_send(r.s, d, 60000), 60000);
+	struct tcp_hdr h;
+	size_t len;
+	unsigned nseg = 0;
+	while (raw_recv(&r, &h, &len, NULL))
+		if (len > 0)
+			nseg++;
+	ck_assert_uint_le(nseg, 10); /* RFC 6928 IW */
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 10: RFC 9438 §5.8: CUBIC's t excludes the time the sender was idle. */
+START_TEST(cubic_epoch_skips_idle_time)
+{
+	struct raw r;
+	raw_connect(&r, NULL, NULL, 65535);
+	send_acked(&r, 30000);
+	/* Into congestion avoidance, so that a CUBIC epoch runs. */
+	r.s->cc.ssthresh_bytes = r.s->cc.cwnd_bytes;
+	send_acked(&r, 30000);
+	ck_assert(r.s->cc.u.cubic.in_epoch);
+	uint64_t epoch = r.s->cc.u.cubic.epoch_start_ns;
+	ck_assert_uint_le(epoch, r.h.now_ns);
+	/* Idle for less than the RTO: no restart window, but the epoch moves. */
+	ck_assert_uint_gt(r.s->rto_ms, 150);
+	h_host_advance(&r.h, 150 * H_MS);
+	uint32_t cwnd = r.s->cc.cwnd_bytes;
+	ck_assert_int_eq(tcp_send(r.s, "x", 1), 1);
+	ck_assert_uint_eq(r.s->cc.cwnd_bytes, cwnd);
+	ck_assert_uint_ge(r.s->cc.u.cubic.epoch_start_ns, epoch + 150 * H_MS);
+	ck_assert_uint_le(r.s->cc.u.cubic.epoch_start_ns, r.h.now_ns);
+	raw_fini(&r);
+}
+END_TEST
+
+/* Item 11: orphans holding data against zero windows are bounded by a stack-wide memory
+ * budget (as Linux tcp_mem): past it, closing resets them, and so does their next timer. */
+START_TEST(memory_budget_resets_orphans)
+{
+	struct conn c;
+	struct stack_config ca, cb;
+	cfg_init(&ca, H_HOST_IP);
+	cfg_init(&cb, H_PEER_IP);
+	ca.tcp_sndbuf = cb.tcp_rcvbuf = 65536;
+	ca.tcp_mem_max_bytes = 4 * 65536;
+	conn_setup(&c, 1500, &ca, &cb, 11);
+	enum { N = 7 };
+	struct tcp_sock *cli[N], *srv[N];
+	struct ev ce[N], se[N];
+	memset(ce, 0, sizeof(ce));
+	memset(se, 0, sizeof(se));
+	static uint8_t d[65536];
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(tcp_open(c.n.a, &ev_ops, &ce[i], &cli[i]), 0);
+		ck_assert_int_eq(tcp_connect(cli[i], h_ip(H_PEER_IP), SRV_PORT), 0);
+		h_net_run(&c.n, 10 * H_MS, 0);
+		ck_assert_int_eq(tcp_accept(c.ls, &ev_ops, &se[i], &srv[i]), 0);
+	}
+	/* Six connections: the servers never read, so each client ends up with a full
+	 * 64 KiB send buffer behind a closed window. */
+	for (int i = 0; i < N - 1; i++) {
+		for (int k = 0; k < 4; k++) {
+			ssize_t r = tcp_send(cli[i], d, sizeof(d));
+			ck_assert(r > 0 || r == -EAGAIN);
+			h_net_run(&c.n, 100 * H_MS, 0);
+		}
+		ck_assert_uint_eq(tcp_send_space(cli[i]), 0);
+	}
+	ck_assert_uint_eq(c.n.a->tcp->mem_bytes, 6 * 65536);
+	ck_assert_uint_ge(h_stat(c.n.a, STAT_TcpExtTCPMemoryPressures), 1);
+	/* Over the budget: the first two closes reset; then it is met. */
+	for (int i = 0; i < N - 1; i++)
+		tcp_close(cli[i]);
+	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpExtTCPAbortOnMemory), 2);
+	ck_assert_uint_eq(c.n.a->tcp->norphans, 4);
+	ck_assert_uint_eq(c.n.a->tcp->mem_bytes, 4 * 65536);
+	/* A live connection pushes it over again: the next orphan whose timer fires goes. */
+	uint64_t pressures = h_stat(c.n.a, STAT_TcpExtTCPMemoryPressures);
+	for (int k = 0; k < 4; k++) {
+		tcp_send(cli[N - 1], d, sizeof(d));
+		h_net_run(&c.n, 100 * H_MS, 0);
+	}
+	ck_assert_uint_gt(h_stat(c.n.a, STAT_TcpExtTCPMemoryPressures), pressures);
+	h_net_run(&c.n, 120 * H_S, 0);
+	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpExtTCPAbortOnMemory), 3);
+	ck_assert_uint_eq(c.n.a->tcp->norphans, 3);
+	ck_assert_uint_le(c.n.a->tcp->mem_bytes, 4 * 65536);
+	/* The live connection was not touched. */
+	ck_assert_uint_eq(ce[N - 1].closed, 0);
+	conn_teardown(&c);
+}
+END_TEST
+
 static Suite *tcp_send_suite(void)
 {
 	Suite *s = suite_create("tcp_send");
@@ -289,6 +664,16 @@ static Suite *tcp_send_suite(void)
 	tcase_add_test(tc, sendv_gathers_across_wrap);
 	tcase_add_test(tc, writable_low_water_mark);
 	tcase_add_test(tc, pending_error_not_consumed);
+	tcase_add_test(tc, payload_leaves_room_for_sack_blocks);
+	tcase_add_test(tc, local_send_failure_keeps_snd_nxt);
+	tcase_add_test(tc, zero_window_with_data_in_flight_probes_while_answered);
+	tcase_add_test(tc, fin_into_zero_window_probes_while_answered);
+	tcase_add_test(tc, zero_window_probes_of_dead_peer_give_up);
+	tcase_add_test(tc, zero_window_probes_answered_go_on);
+	tcase_add_test(tc, user_timeout_spares_answering_zero_window_peer);
+	tcase_add_test(tc, restart_window_after_idle);
+	tcase_add_test(tc, cubic_epoch_skips_idle_time);
+	tcase_add_test(tc, memory_budget_resets_orphans);
 	suite_add_tcase(s, tc);
 	return s;
 }
