@@ -787,15 +787,15 @@ ssize_t tcp_send_commit(struct tcp_sock *s, size_t n)
 
 ssize_t tcp_sendv(struct tcp_sock *s, const struct iovec *iov, int niov)
 {
-	struct iovec span[2];
-	ssize_t space = tcp_send_reserve(s, span);
-	if (space < 0 && space != -EAGAIN)
-		return space;
 	size_t want = 0, total = 0;
 	for (int i = 0; i < niov; i++)
 		want += iov[i].iov_len;
 	if (want == 0)
-		return 0;
+		return send_check(s);
+	struct iovec span[2];
+	ssize_t space = tcp_send_reserve(s, span);
+	if (space < 0 && space != -EAGAIN)
+		return space;
 	/* Gather the caller's iovecs into the (up to two) free spans of the ring. */
 	unsigned k = 0;
 	size_t koff = 0;

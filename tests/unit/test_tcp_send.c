@@ -134,6 +134,8 @@ START_TEST(send_reserve_commit_wraps)
 	ck_assert_int_eq(tcp_send_reserve(c.cli, iov), -ENOTCONN);
 	ck_assert_int_eq(tcp_send_commit(c.cli, 1), -ENOTCONN);
 	ck_assert_int_eq(tcp_send_reserve(c.ls, iov), -ENOTCONN);
+	ck_assert_int_eq(tcp_recv_peek(c.cli, iov, 10), -ENOTCONN);
+	ck_assert_int_eq(tcp_sendv(c.cli, NULL, 0), -ENOTCONN);
 	ck_assert_int_eq(tcp_connect(c.cli, h_ip(H_PEER_IP), SRV_PORT), 0);
 	/* Data may be queued in SYN-SENT, as with tcp_send(). */
 	uint8_t d[8192], o[8192];
@@ -160,6 +162,8 @@ START_TEST(send_reserve_commit_wraps)
 	ck_assert_int_eq(tcp_send_commit(c.cli, 9999), 2096);
 	ck_assert_int_eq(tcp_send_reserve(c.cli, iov), -EAGAIN);
 	ck_assert_int_eq(tcp_send_commit(c.cli, 0), 0);
+	ck_assert_int_eq(tcp_sendv(c.cli, NULL, 0), 0);
+	ck_assert_int_eq(tcp_send(c.cli, "x", 1), -EAGAIN);
 	h_net_run(&c.n, 50 * H_MS, 0);
 	ck_assert_uint_eq(c.ce.writable, 1); /* armed by the full reserve */
 	ck_assert_int_eq(tcp_recv(c.srv, o, sizeof(o)), 4096);
