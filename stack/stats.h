@@ -120,8 +120,8 @@
 	STAT(TcpExt, TCPDataAfterClose, "data after shutdown/close of the read side (RST)")    \
 	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (RST sent)")                    \
 	STAT(TcpExt, TCPAbortOnTimeout, "connections dropped after the retransmission limit")  \
-	STAT(TcpExt, TCPAbortOnMemory, "orphans reset: too many (tcp_max_orphans) or memory") \
-	STAT(TcpExt, TCPMemoryPressures, "times TCP's queued bytes rose above tcp_mem_max_bytes") \
+	STAT(TcpExt, TCPAbortOnMemory, "closes reset at once: too many orphans (tcp_max_orphans)") \
+	STAT(TcpExt, TCPMemoryPressures, "times queued bytes exceeded tcp_mem_max_bytes")      \
 	STAT(TcpExt, TCPAbortOnUserTimeout, "connections dropped by the user timeout")         \
 	STAT(TcpExt, TCPKeepAliveProbes, "keepalive probes sent")                              \
 	STAT(TcpExt, TCPKeepAliveDrops, "connections dropped after unanswered keepalives")     \

@@ -518,7 +518,7 @@ int tcp_init(struct stack *st)
 	t->keep_idle_s = or_default(c->tcp_keepalive_idle_s, 7200);
 	t->keep_intvl_s = or_default(c->tcp_keepalive_interval_s, 75);
 	t->keep_cnt = or_default(c->tcp_keepalive_count, 9);
-	t->mem_max_bytes = c->tcp_mem_max_bytes ? c->tcp_mem_max_bytes : TCP_MEM_MAX_DEFAULT;
+	t->mem_max_bytes = c->tcp_mem_max_bytes ? c->tcp_mem_max_bytes : (size_t)256 << 20;
 	if (t->rto_min_ms > t->rto_max_ms)
 		t->rto_min_ms = t->rto_max_ms;
 
@@ -1001,7 +1001,9 @@ void tcp_close(struct tcp_sock *s)
 		tcp_drop(s, 0);
 		break;
 	case TCP_STATE_TIME_WAIT:
-		tcp_sock_free_buffers(s);
+		ring_fini(&s->sndbuf);
+		ring_fini(&s->rcvbuf);
+		tcp_mem_sync(s);
 		break; /* the 2MSL timer frees it */
 	default:
 		if (ring_used(&s->rcvbuf) > 0 || s->linger_rst) {

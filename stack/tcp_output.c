@@ -114,6 +114,12 @@ uint32_t tcp_seg_payload_max(const struct tcp_sock *s)
 	return payload_max(s, &o);
 }
 
+/* The segment payload we can carry: MSS less the options in every segment. */
+static uint32_t eff_mss(const struct tcp_sock *s)
+{
+	return tcp_seg_payload_max(s);
+}
+
 int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags)
 {
 	struct stack *st = s->st;
@@ -313,7 +319,7 @@ void tcp_output(struct tcp_sock *s)
 	}
 
 	bool sent = false;
-	uint32_t mss = tcp_seg_payload_max(s);
+	uint32_t mss = eff_mss(s);
 	if (s->snd_una == s->snd_max && s->last_data_ns &&
 	    ring_used(&s->sndbuf) > (uint32_t)(s->snd_nxt - s->snd_buf_seq)) {
 		/* New data with nothing in flight: RFC 5681 §4.1's restart window after a

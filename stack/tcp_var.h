@@ -42,7 +42,6 @@
 #define TCP_EPHEMERAL_MAX 60999
 #define TCP_HASH_BITS 12
 #define TCP_SACK_SB_MAX 16
-#define TCP_MEM_MAX_DEFAULT (256u << 20) /* bytes queued stack-wide, as Linux tcp_mem[2] */
 
 /* Per-connection timers; one deadline each, 0 when not armed. */
 enum tcp_timer {
