@@ -337,6 +337,48 @@ START_TEST(payload_leaves_room_for_sack_blocks)
 }
 END_TEST
 
+/* Item 1, as found: a transfer both ways at once at 2 % loss, so that both sides hold
+ * out-of-order data and send SACK blocks with full segments: none may be refused. */
+START_TEST(two_way_lossy_transfer_sends_no_oversized_segment)
+{
+	struct conn c;
+	conn_setup(&c, 1500, NULL, NULL, 12);
+	struct memnet_faults f = { .drop_ppm = 20000 };
+	memnet_set_faults(&c.n.pair.a, &f);
+	memnet_set_faults(&c.n.pair.b, &f);
+	enum { N = 1 << 20 };
+	uint8_t *da = malloc(N), *db = malloc(N), *oa = malloc(N), *ob = malloc(N);
+	ck_assert(da && db && oa && ob);
+	pattern(da, N, 12);
+	pattern(db, N, 13);
+	size_t sa = 0, sb = 0, ga = 0, gb = 0;
+	while ((ga < N || gb < N) && c.n.now_ns < 600 * H_S) {
+		ssize_t r;
+		if (sa < N && (r = tcp_send(c.cli, da + sa, N - sa)) > 0)
+			sa += (size_t)r;
+		if (sb < N && (r = tcp_send(c.srv, db + sb, N - sb)) > 0)
+			sb += (size_t)r;
+		h_net_run(&c.n, 5 * H_MS, 0);
+		while (gb < N && (r = tcp_recv(c.srv, ob + gb, N - gb)) > 0)
+			gb += (size_t)r;
+		while (ga < N && (r = tcp_recv(c.cli, oa + ga, N - ga)) > 0)
+			ga += (size_t)r;
+	}
+	ck_assert_uint_eq(gb, N);
+	ck_assert_uint_eq(ga, N);
+	ck_assert_mem_eq(ob, da, N);
+	ck_assert_mem_eq(oa, db, N);
+	ck_assert_uint_gt(h_stat(c.n.a, STAT_TcpExtTCPSackRecovery), 0);
+	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpExtTCPOutErrors), 0);
+	ck_assert_uint_eq(h_stat(c.n.b, STAT_TcpExtTCPOutErrors), 0);
+	free(da);
+	free(db);
+	free(oa);
+	free(ob);
+	conn_teardown(&c);
+}
+END_TEST
+
 /* Item 1: a segment the device refuses (-ENOBUFS) was not sent: SND.NXT stays, it is not
  * counted as sent, and it goes out later as new data, not as a retransmission. */
 START_TEST(local_send_failure_keeps_snd_nxt)
@@ -670,6 +712,7 @@ static Suite *tcp_send_suite(void)
 	tcase_add_test(tc, pending_error_not_consumed);
 	tcase_add_test(tc, payload_leaves_room_for_sack_blocks);
 	tcase_add_test(tc, local_send_failure_keeps_snd_nxt);
+	tcase_add_test(tc, two_way_lossy_transfer_sends_no_oversized_segment);
 	tcase_add_test(tc, zero_window_with_data_in_flight_probes_while_answered);
 	tcase_add_test(tc, fin_into_zero_window_probes_while_answered);
 	tcase_add_test(tc, zero_window_probes_of_dead_peer_give_up);
