@@ -202,11 +202,8 @@ static bool user_timeout_passed(const struct tcp_sock *s, uint64_t since_ns)
 	       tcp_now(s) - since_ns >= (uint64_t)s->user_timeout_ms * NS_PER_MS;
 }
 
-/* Before another zero-window probe. RFC 1122 §4.2.2.17: probing goes on as long as the
- * peer answers; a segment received since the last probe answered them all. Unanswered,
- * the connection ends after tcp_retries2 probes (as Linux tcp_probe_timer) or once the
- * user timeout passed since the first unanswered one (RFC 5482; Linux counts from the
- * first probe even when answered, which drops a live peer). Returns true if dropped. */
+/* RFC 1122 §4.2.2.17: probing goes on as long as the peer answers; an acceptable
+ * segment received since the last zero-window probe answered them all. */
 static void probe_forget_answered(struct tcp_sock *s)
 {
 	if (s->probes_out && s->last_rcv_ns >= s->probe_last_ns) {
@@ -215,6 +212,10 @@ static void probe_forget_answered(struct tcp_sock *s)
 	}
 }
 
+/* Before another zero-window probe. Unanswered probes end the connection after
+ * tcp_retries2 of them (as Linux tcp_probe_timer), or once the user timeout passed since
+ * the first (RFC 5482; Linux counts from the first probe even when answered, which drops
+ * a live peer: issue 10 item 4). Returns true if dropped. */
 static bool probe_give_up(struct tcp_sock *s)
 {
 	probe_forget_answered(s);
