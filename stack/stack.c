@@ -58,6 +58,7 @@ void stack_config_defaults(struct stack_config *cfg)
 	cfg->tcp_rcvbuf = 256 * 1024;
 	cfg->tcp_syncookies = 1;
 	cfg->tcp_cc = TCP_CC_ALGO_CUBIC;
+	cfg->tcp_mem_max_bytes = 256u << 20;
 }
 
 int stack_config_check(const struct stack_config *cfg, const char **why)

@@ -70,6 +70,8 @@ struct stack_config {
 	unsigned tcp_cc;		   /* enum tcp_cc_algo (tcp.h): 0 CUBIC, 1 NewReno */
 	unsigned tcp_max_orphans;	   /* 4096 connections closed by the user and still
 					    * finishing (FIN-WAIT, CLOSING, LAST-ACK) */
+	size_t tcp_mem_max_bytes;	   /* 256 MiB queued in all TCP buffers; beyond it
+					    * orphans holding data are reset (Linux tcp_mem) */
 };
 
 /* The defaults: design.md §2–§3 and Linux's where the design is silent. Address

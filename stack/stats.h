@@ -121,6 +121,7 @@
 	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (RST sent)")                    \
 	STAT(TcpExt, TCPAbortOnTimeout, "connections dropped after the retransmission limit")  \
 	STAT(TcpExt, TCPAbortOnMemory, "closes reset at once: too many orphans (tcp_max_orphans)") \
+	STAT(TcpExt, TCPMemoryPressures, "times queued bytes exceeded tcp_mem_max_bytes")      \
 	STAT(TcpExt, TCPAbortOnUserTimeout, "connections dropped by the user timeout")         \
 	STAT(TcpExt, TCPKeepAliveProbes, "keepalive probes sent")                              \
 	STAT(TcpExt, TCPKeepAliveDrops, "connections dropped after unanswered keepalives")     \

@@ -195,9 +195,12 @@ void tcp_notify_readable(struct tcp_sock *s)
 		s->ops->readable(s, s->user);
 }
 
+static size_t send_lowat(const struct tcp_sock *s);
+
 void tcp_notify_writable(struct tcp_sock *s)
 {
-	if (!s->want_writable || ring_free(&s->sndbuf) == 0)
+	if (!s->want_writable || ring_free(&s->sndbuf) == 0 ||
+	    ring_free(&s->sndbuf) < send_lowat(s))
 		return;
 	s->want_writable = false;
 	if (user_sees(s) && s->ops->writable)
@@ -296,10 +299,8 @@ void tcp_enter_time_wait(struct tcp_sock *s)
 	tcp_timer_set(s, TCP_T_2MSL, tcp_now(s) + (uint64_t)t->time_wait_ms * NS_PER_MS);
 	tell_closed(s, 0);
 	/* Nothing more is sent or read: give the buffers back now. */
-	if (s->orphan) {
-		ring_fini(&s->sndbuf);
-		ring_fini(&s->rcvbuf);
-	}
+	if (s->orphan)
+		tcp_sock_free_buffers(s);
 }
 
 /* ---- allocation ---------------------------------------------------------------------- */
@@ -351,6 +352,40 @@ int tcp_sock_init_buffers(struct tcp_sock *s)
 	return 0;
 }
 
+void tcp_mem_sync(struct tcp_sock *s)
+{
+	struct tcp *t = s->tcp;
+	size_t now = ring_used(&s->sndbuf) + ring_used(&s->rcvbuf);
+
+	t->mem_bytes = t->mem_bytes - s->mem_charged + now;
+	s->mem_charged = now;
+	bool over = t->mem_bytes > t->mem_max_bytes;
+	/* Counted once per episode, as Linux's TCPMemoryPressures. */
+	if (over && !t->mem_pressure)
+		STAT_INC(s->st, TcpExtTCPMemoryPressures);
+	t->mem_pressure = over;
+}
+
+void tcp_sock_free_buffers(struct tcp_sock *s)
+{
+	ring_fini(&s->sndbuf);
+	ring_fini(&s->rcvbuf);
+	tcp_mem_sync(s);
+}
+
+bool tcp_orphan_out_of_memory(struct tcp_sock *s)
+{
+	if (!s->orphan || !s->tcp->mem_pressure || ring_used(&s->sndbuf) == 0)
+		return false;
+	STAT_INC(s->st, TcpExtTCPAbortOnMemory);
+	tcp_send_rst(s);
+	tcp_drop(s, 0);
+	/* Give the memory back now, not when a busy section ends: the next orphan's
+	 * check must see it. */
+	tcp_sock_free_buffers(s);
+	return true;
+}
+
 uint16_t tcp_adv_mss(const struct tcp_sock *s)
 {
 	uint16_t mss = tcp_mss_for_mtu(netif_mtu(s->st->nif));
@@ -397,6 +432,7 @@ static void sock_free(struct tcp_sock *s)
 	if (s->state == TCP_STATE_TIME_WAIT || counts_as_estab(s->state))
 		tcp_set_state(s, TCP_STATE_CLOSED);
 	orphan_uncount(s);
+	tcp_sock_free_buffers(s);
 	if (s->bound)
 		tcp_port_unref(t, s->lport);
 	if (s->all_prev)
@@ -406,8 +442,6 @@ static void sock_free(struct tcp_sock *s)
 	if (s->all_next)
 		s->all_next->all_prev = s->all_prev;
 	t->nsocks--;
-	ring_fini(&s->sndbuf);
-	ring_fini(&s->rcvbuf);
 	free(s);
 }
 
@@ -484,6 +518,7 @@ int tcp_init(struct stack *st)
 	t->keep_idle_s = or_default(c->tcp_keepalive_idle_s, 7200);
 	t->keep_intvl_s = or_default(c->tcp_keepalive_interval_s, 75);
 	t->keep_cnt = or_default(c->tcp_keepalive_count, 9);
+	t->mem_max_bytes = c->tcp_mem_max_bytes ? c->tcp_mem_max_bytes : (size_t)256 << 20;
 	if (t->rto_min_ms > t->rto_max_ms)
 		t->rto_min_ms = t->rto_max_ms;
 
@@ -689,7 +724,13 @@ static int conn_error(const struct tcp_sock *s)
 	return s->err ? -s->err : 0;
 }
 
-ssize_t tcp_sendv(struct tcp_sock *s, const struct iovec *iov, int niov)
+int tcp_sock_error(const struct tcp_sock *s)
+{
+	return s->err;
+}
+
+/* 0 when the user may queue data now, else what tcp_send() returns instead. */
+static int send_check(const struct tcp_sock *s)
 {
 	switch (s->state) {
 	case TCP_STATE_SYN_SENT:
@@ -708,23 +749,79 @@ ssize_t tcp_sendv(struct tcp_sock *s, const struct iovec *iov, int niov)
 	}
 	if (s->shut_wr || s->orphan)
 		return -EPIPE;
-	size_t total = 0;
-	for (int i = 0; i < niov; i++) {
-		size_t n = ring_write(&s->sndbuf, iov[i].iov_base, iov[i].iov_len);
-		total += n;
-		if (n < iov[i].iov_len)
-			break;
-	}
-	size_t want = 0;
+	return 0;
+}
+
+/* The writable callback waits until the free space reaches the low-water mark (at least 1
+ * byte, at most the whole buffer). */
+static size_t send_lowat(const struct tcp_sock *s)
+{
+	size_t lowat = s->sndlowat ? s->sndlowat : 1;
+	return lowat < s->sndbuf.cap ? lowat : s->sndbuf.cap;
+}
+
+ssize_t tcp_send_reserve(struct tcp_sock *s, struct iovec iov[2])
+{
+	int r = send_check(s);
+	if (r < 0)
+		return r;
+	size_t space = ring_free(&s->sndbuf);
+	ring_reserve_iov(&s->sndbuf, 0, space, iov);
+	/* Too little room to be worth filling: ops->writable says when there is more. */
+	if (space < send_lowat(s))
+		s->want_writable = true;
+	return space > 0 ? (ssize_t)space : -EAGAIN;
+}
+
+ssize_t tcp_send_commit(struct tcp_sock *s, size_t n)
+{
+	int r = send_check(s);
+	if (r < 0)
+		return r;
+	size_t took = ring_commit(&s->sndbuf, n);
+	tcp_mem_sync(s);
+	if (took > 0 && s->state != TCP_STATE_SYN_SENT && s->state != TCP_STATE_SYN_RECEIVED)
+		tcp_output(s);
+	return (ssize_t)took;
+}
+
+ssize_t tcp_sendv(struct tcp_sock *s, const struct iovec *iov, int niov)
+{
+	size_t want = 0, total = 0;
 	for (int i = 0; i < niov; i++)
 		want += iov[i].iov_len;
+	if (want == 0)
+		return send_check(s);
+	struct iovec span[2];
+	ssize_t space = tcp_send_reserve(s, span);
+	if (space < 0 && space != -EAGAIN)
+		return space;
+	/* Gather the caller's iovecs into the (up to two) free spans of the ring. */
+	unsigned k = 0;
+	size_t koff = 0;
+	for (int i = 0; i < niov && k < 2; i++) {
+		const uint8_t *src = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+		while (left > 0 && k < 2) {
+			size_t room = span[k].iov_len - koff;
+			size_t c = left < room ? left : room;
+			if (c)
+				memcpy((uint8_t *)span[k].iov_base + koff, src, c);
+			src += c;
+			left -= c;
+			koff += c;
+			total += c;
+			if (koff == span[k].iov_len) {
+				k++;
+				koff = 0;
+			}
+		}
+	}
 	if (total < want)
 		s->want_writable = true;
-	if (total == 0 && want > 0)
+	if (total == 0)
 		return -EAGAIN;
-	if (s->state != TCP_STATE_SYN_SENT && s->state != TCP_STATE_SYN_RECEIVED)
-		tcp_output(s);
-	return (ssize_t)total;
+	return tcp_send_commit(s, total);
 }
 
 ssize_t tcp_send(struct tcp_sock *s, const void *buf, size_t len)
@@ -754,8 +851,9 @@ static void maybe_window_update(struct tcp_sock *s)
 	}
 }
 
-ssize_t tcp_recv(struct tcp_sock *s, void *buf, size_t len)
+ssize_t tcp_recv_peek(const struct tcp_sock *s, struct iovec iov[2], size_t len)
 {
+	iov[0] = iov[1] = (struct iovec){ NULL, 0 };
 	if (s->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
 	if (ring_used(&s->rcvbuf) == 0) {
@@ -767,9 +865,33 @@ ssize_t tcp_recv(struct tcp_sock *s, void *buf, size_t len)
 			return s->closed_told ? 0 : -ENOTCONN;
 		return -EAGAIN;
 	}
-	size_t n = ring_read(&s->rcvbuf, buf, len);
-	maybe_window_update(s);
-	return (ssize_t)n;
+	if (len == 0)
+		return -EINVAL;
+	ring_peek_iov(&s->rcvbuf, 0, len, iov);
+	return (ssize_t)(iov[0].iov_len + iov[1].iov_len);
+}
+
+ssize_t tcp_recv_consume(struct tcp_sock *s, size_t n)
+{
+	if (s->state == TCP_STATE_LISTEN)
+		return -ENOTCONN;
+	size_t took = ring_consume(&s->rcvbuf, n);
+	tcp_mem_sync(s);
+	if (took > 0)
+		maybe_window_update(s);
+	return (ssize_t)took;
+}
+
+ssize_t tcp_recv(struct tcp_sock *s, void *buf, size_t len)
+{
+	struct iovec iov[2];
+	ssize_t n = tcp_recv_peek(s, iov, len ? len : 1);
+	if (n <= 0 || len == 0)
+		return n < 0 ? n : 0;
+	memcpy(buf, iov[0].iov_base, iov[0].iov_len);
+	if (iov[1].iov_len)
+		memcpy((uint8_t *)buf + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
+	return tcp_recv_consume(s, (size_t)n);
 }
 
 static void queue_fin(struct tcp_sock *s)
@@ -804,6 +926,7 @@ int tcp_shutdown(struct tcp_sock *s, int how)
 	if (how == SHUT_RD || how == SHUT_RDWR) {
 		s->shut_rd = true;
 		ring_consume(&s->rcvbuf, ring_used(&s->rcvbuf));
+		tcp_mem_sync(s);
 	}
 	if ((how == SHUT_WR || how == SHUT_RDWR) && !s->shut_wr) {
 		if (s->state == TCP_STATE_SYN_SENT) {
@@ -850,6 +973,8 @@ static void close_orphan(struct tcp_sock *s)
 		tcp_drop(s, 0);
 		return;
 	}
+	if (tcp_orphan_out_of_memory(s))
+		return;
 	s->orphan_counted = true;
 	t->norphans++;
 	/* An orphan in FIN-WAIT-2 does not wait forever (Linux tcp_fin_timeout). */
@@ -878,6 +1003,7 @@ void tcp_close(struct tcp_sock *s)
 	case TCP_STATE_TIME_WAIT:
 		ring_fini(&s->sndbuf);
 		ring_fini(&s->rcvbuf);
+		tcp_mem_sync(s);
 		break; /* the 2MSL timer frees it */
 	default:
 		if (ring_used(&s->rcvbuf) > 0 || s->linger_rst) {
@@ -978,6 +1104,11 @@ int tcp_setopt(struct tcp_sock *s, enum tcp_sockopt opt, int v)
 	case TCP_SO_LINGER_RST:
 		s->linger_rst = v != 0;
 		return 0;
+	case TCP_SO_SNDLOWAT:
+		if (v < 0)
+			return -EINVAL;
+		s->sndlowat = (size_t)v;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -998,6 +1129,7 @@ int tcp_getopt(const struct tcp_sock *s, enum tcp_sockopt opt, int *v)
 		return 0;
 	case TCP_SO_MAXSEG: *v = s->mss ? s->mss : (int)s->maxseg_user; return 0;
 	case TCP_SO_LINGER_RST: *v = s->linger_rst; return 0;
+	case TCP_SO_SNDLOWAT: *v = s->sndlowat ? (int)s->sndlowat : 1; return 0;
 	}
 	return -ENOPROTOOPT;
 }

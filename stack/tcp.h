@@ -54,7 +54,8 @@ struct tcp_sock_ops {
 	void (*accept_ready)(struct tcp_sock *s, void *user);
 	/* Data arrived, or the peer's FIN (tcp_recv() returns 0 then). */
 	void (*readable)(struct tcp_sock *s, void *user);
-	/* Send buffer space was freed after tcp_send() had come up short. */
+	/* Send buffer space was freed after tcp_send() had come up short (or
+	 * tcp_send_reserve() found less than TCP_SO_SNDLOWAT): at least that much is free. */
 	void (*writable)(struct tcp_sock *s, void *user);
 	/* The connection is over; called once. err 0: an orderly close, both FINs
 	 * acknowledged (or the connection entered TIME-WAIT), or a RST in CLOSING, LAST-ACK
@@ -79,6 +80,7 @@ enum tcp_sockopt {
 	TCP_SO_CC,		/* enum tcp_cc_algo; before connect/listen */
 	TCP_SO_MAXSEG,		/* cap on the MSS we advertise and use; before connect */
 	TCP_SO_LINGER_RST,	/* bool: tcp_close() resets instead of a FIN */
+	TCP_SO_SNDLOWAT,	/* bytes of free send space before ops->writable (default 1) */
 };
 
 struct tcp_sock_info {
@@ -123,6 +125,31 @@ ssize_t tcp_send(struct tcp_sock *s, const void *buf, size_t len);
 ssize_t tcp_sendv(struct tcp_sock *s, const struct iovec *iov, int niov);
 /* Reads: bytes, 0 at EOF (peer's FIN), -EAGAIN, -ENOTCONN, or the connection's error. */
 ssize_t tcp_recv(struct tcp_sock *s, void *buf, size_t len);
+
+/* Zero-copy I/O, e.g. readv(2)/writev(2) between a socketpair and the rings (as
+ * xsk_ring_cons__peek/release and xsk_ring_prod__reserve/submit).
+ *
+ * tcp_recv_peek: up to len readable bytes as (up to) two spans of the receive ring in
+ * iov[0] and iov[1] (unused entries {NULL, 0}); returns their total, consuming nothing,
+ * or what tcp_recv() would return instead: 0 at EOF, -EAGAIN, -ENOTCONN, the connection's
+ * error; -EINVAL for len 0. The spans stay valid until the next tcp_* call or stack entry.
+ * tcp_recv_consume: releases the first n of those bytes (as tcp_recv() would have read
+ * them, with the same window updates); returns the bytes released, -ENOTCONN on a
+ * listener. */
+ssize_t tcp_recv_peek(const struct tcp_sock *s, struct iovec iov[2], size_t len);
+ssize_t tcp_recv_consume(struct tcp_sock *s, size_t n);
+/* tcp_send_reserve: the free space of the send ring as (up to) two spans; returns its
+ * size, or what tcp_send() would return instead (-EAGAIN when full, -EPIPE, -ENOTCONN, the
+ * connection's error). Below the low-water mark (TCP_SO_SNDLOWAT) ops->writable is armed.
+ * tcp_send_commit: queues the first n bytes written there (at most the reserved size),
+ * with tcp_send()'s semantics (Nagle, output); returns the bytes queued or tcp_send()'s
+ * errors (then nothing is queued). */
+ssize_t tcp_send_reserve(struct tcp_sock *s, struct iovec iov[2]);
+ssize_t tcp_send_commit(struct tcp_sock *s, size_t n);
+/* The connection's error without consuming anything (as SO_ERROR, but not cleared):
+ * 0, or the positive errno that ended it (that closed() reported or will report,
+ * and tcp_recv() returns once the data is drained). */
+int tcp_sock_error(const struct tcp_sock *s);
 /* how: SHUT_RD, SHUT_WR, SHUT_RDWR (<sys/socket.h>). Shutting the write side sends FIN
  * after the queued data. */
 int tcp_shutdown(struct tcp_sock *s, int how);

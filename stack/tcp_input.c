@@ -69,9 +69,10 @@ static void set_send_mss(struct tcp_sock *s, const struct tcp_opts *o)
 	s->mss = (uint16_t)mss;
 }
 
+/* Less the SACK blocks we send while holding out-of-order data (RFC 6691 §2). */
 static uint32_t smss(const struct tcp_sock *s)
 {
-	return s->mss - (s->ts_ok ? 12u : 0u);
+	return tcp_seg_payload_max(s);
 }
 
 static void negotiate(struct tcp_sock *s, const struct seg *g)
@@ -284,6 +285,7 @@ static void new_ack(struct tcp_sock *s, const struct seg *g, uint32_t ack)
 			n = (uint32_t)used;
 		ring_consume(&s->sndbuf, n);
 		s->snd_buf_seq += n;
+		tcp_mem_sync(s);
 	}
 	s->snd_una = ack;
 	if (SEQ_LT(s->snd_nxt, s->snd_una))
@@ -716,6 +718,7 @@ static bool receive_data(struct tcp_sock *s, struct seg *g)
 	}
 	if (s->shut_rd)
 		ring_consume(&s->rcvbuf, ring_used(&s->rcvbuf));
+	tcp_mem_sync(s);
 	return took > 0;
 }
 

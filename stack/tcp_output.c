@@ -72,13 +72,52 @@ uint32_t tcp_rcv_window(struct tcp_sock *s)
 	return wnd;
 }
 
+/* The options of a segment with these flags, as sent now (SACK blocks while out-of-order
+ * data is held). */
+static void seg_opts(const struct tcp_sock *s, uint8_t flags, struct tcp_opts *o)
+{
+	bool syn = flags & TCP_SYN;
+	if (syn) {
+		o->has_mss = true;
+		o->mss = s->adv_mss;
+		if (s->ws_ok) {
+			o->has_ws = true;
+			o->ws = s->rcv_ws;
+		}
+		o->sack_perm = s->sack_ok;
+	}
+	if (s->ts_ok && !(flags & TCP_RST)) {
+		o->has_ts = true;
+		o->tsval = tcp_ts_now(s);
+		o->tsecr = (flags & TCP_ACK) ? s->ts_recent : 0;
+	}
+	if (s->sack_ok && !syn && !asm_is_empty(&s->ooo) && !(flags & TCP_RST))
+		o->nsack = (uint8_t)asm_sack_blocks(&s->ooo, s->rcv_nxt, o->sack,
+						    s->ts_ok ? 3 : 4, true);
+}
+
+/* RFC 6691 §2 / RFC 9293 §3.7.1: the MSS bounds the data plus the TCP options, so a
+ * segment's payload is the MSS less the options it carries: timestamps always, SACK
+ * blocks while out-of-order data is held (issue 10 item 1: else full segments exceed
+ * the MTU and DF refuses them). */
+static uint32_t payload_max(const struct tcp_sock *s, const struct tcp_opts *o)
+{
+	uint32_t m = s->mss ? s->mss : TCP_DEFAULT_MSS;
+	size_t ol = tcp_opts_len(o);
+	return m > ol + 1 ? m - (uint32_t)ol : 1;
+}
+
+uint32_t tcp_seg_payload_max(const struct tcp_sock *s)
+{
+	struct tcp_opts o = { 0 };
+	seg_opts(s, TCP_ACK, &o);
+	return payload_max(s, &o);
+}
+
 /* The segment payload we can carry: MSS less the options in every segment. */
 static uint32_t eff_mss(const struct tcp_sock *s)
 {
-	uint32_t m = s->mss ? s->mss : TCP_DEFAULT_MSS;
-	if (s->ts_ok)
-		m -= 12;
-	return m;
+	return tcp_seg_payload_max(s);
 }
 
 int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags)
@@ -98,29 +137,18 @@ int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags
 	uint32_t wnd = tcp_rcv_window(s);
 	if (syn) {
 		h.wnd = (uint16_t)(wnd > TCP_MAX_WIN ? TCP_MAX_WIN : wnd); /* RFC 7323 §2.2 */
-		h.opts.has_mss = true;
-		h.opts.mss = s->adv_mss;
-		if (s->ws_ok) {
-			h.opts.has_ws = true;
-			h.opts.ws = s->rcv_ws;
-		}
-		h.opts.sack_perm = s->sack_ok;
 	} else {
 		uint32_t w = wnd >> s->rcv_ws;
 		h.wnd = (uint16_t)(w > TCP_MAX_WIN ? TCP_MAX_WIN : w);
 	}
-	if (s->ts_ok && !(flags & TCP_RST)) {
-		h.opts.has_ts = true;
-		h.opts.tsval = tcp_ts_now(s);
-		h.opts.tsecr = (h.flags & TCP_ACK) ? s->ts_recent : 0;
-	}
-	if (s->sack_ok && !syn && !asm_is_empty(&s->ooo) && !(flags & TCP_RST))
-		h.opts.nsack = (uint8_t)asm_sack_blocks(&s->ooo, s->rcv_nxt, h.opts.sack,
-							 s->ts_ok ? 3 : 4, true);
+	seg_opts(s, flags, &h.opts);
 
 	struct iovec iov[2];
 	int niov = 0;
 	if (len > 0) {
+		/* Callers size segments with tcp_seg_payload_max(); never exceed it. */
+		if (len > payload_max(s, &h.opts))
+			len = payload_max(s, &h.opts);
 		niov = ring_peek_iov(&s->sndbuf, seq - s->snd_buf_seq, len, iov);
 		size_t got = 0;
 		for (int i = 0; i < niov; i++)
@@ -128,6 +156,9 @@ int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags
 		len = got;
 	}
 
+	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov);
+	if (r < 0)
+		return r; /* not sent: counted as TcpExtTCPOutErrors only (issue 10 item 1) */
 	/* Counters: RFC 4022 counts retransmitted segments apart from new ones. */
 	if ((len > 0 || syn || (flags & TCP_FIN)) && SEQ_LT(seq, s->snd_max))
 		STAT_INC(st, TcpRetransSegs);
@@ -135,8 +166,8 @@ int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags
 		STAT_INC(st, TcpOutSegs);
 	if ((len > 0 || syn) && SEQ_LT(seq, s->snd_max))
 		s->total_retrans++;
-
-	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov);
+	if (len > 0)
+		s->last_data_ns = tcp_now(s);
 	if (h.flags & TCP_ACK) {
 		uint32_t edge = s->rcv_nxt + ((uint32_t)h.wnd << (syn ? 0 : s->rcv_ws));
 		if (SEQ_GT(edge, s->rcv_adv) || s->rcv_adv == 0)
@@ -260,6 +291,8 @@ static void update_persist(struct tcp_sock *s)
 	} else if (s->timer[TCP_T_PERSIST]) {
 		tcp_timer_stop(s, TCP_T_PERSIST);
 		s->persist_shift = 0;
+		s->probes_out = 0;
+		s->probe_first_ns = s->probe_last_ns = 0;
 	}
 }
 
@@ -287,6 +320,16 @@ void tcp_output(struct tcp_sock *s)
 
 	bool sent = false;
 	uint32_t mss = eff_mss(s);
+	if (s->snd_una == s->snd_max && s->last_data_ns &&
+	    ring_used(&s->sndbuf) > (uint32_t)(s->snd_nxt - s->snd_buf_seq)) {
+		/* New data with nothing in flight: RFC 5681 §4.1's restart window after a
+		 * pause longer than the RTO, and RFC 9438 §5.8: the pause is no part of
+		 * CUBIC's t. Accounted up to now, so a later call adds only the rest. */
+		uint64_t now = tcp_now(s);
+		tcp_cc_on_idle_restart(&s->cc, now - s->last_data_ns,
+				       (uint64_t)s->rto_ms * NS_PER_MS, now);
+		s->last_data_ns = now;
+	}
 	for (;;) {
 		/* Resending after a timeout: skip what the peer SACKed (RFC 6675 §5.1). */
 		uint32_t sack_cap = UINT32_MAX;
@@ -349,7 +392,11 @@ void tcp_output(struct tcp_sock *s)
 		if (len > 0 && len == avail)
 			fl |= TCP_PSH;
 		bool new_data = s->snd_nxt == s->snd_max;
-		tcp_send_segment(s, s->snd_nxt, len, fl);
+		/* A segment the device refused (-ENOBUFS, -EMSGSIZE, no route) was not sent:
+		 * SND.NXT stays and nothing counts as lost (issue 10 item 1). More output
+		 * comes with the next ACK, or the persist timer when nothing is in flight. */
+		if (tcp_send_segment(s, s->snd_nxt, len, fl) < 0)
+			break;
 		if (new_data && !s->rtt_timing && !s->ts_ok && len > 0) {
 			s->rtt_timing = true; /* Karn: only segments sent once are timed */
 			s->rtt_seq = s->snd_nxt;

@@ -196,6 +196,49 @@ static int timeout_err(const struct tcp_sock *s)
 	return s->soft_err ? s->soft_err : ETIMEDOUT;
 }
 
+static bool user_timeout_passed(const struct tcp_sock *s, uint64_t since_ns)
+{
+	return s->user_timeout_ms && since_ns &&
+	       tcp_now(s) - since_ns >= (uint64_t)s->user_timeout_ms * NS_PER_MS;
+}
+
+/* RFC 1122 §4.2.2.17: probing goes on as long as the peer answers; an acceptable
+ * segment received since the last zero-window probe answered them all. */
+static void probe_forget_answered(struct tcp_sock *s)
+{
+	if (s->probes_out && s->last_rcv_ns >= s->probe_last_ns) {
+		s->probes_out = 0;
+		s->probe_first_ns = 0;
+	}
+}
+
+/* Before another zero-window probe. Unanswered probes end the connection after
+ * tcp_retries2 of them (as Linux tcp_probe_timer), or once the user timeout passed since
+ * the first (RFC 5482; Linux counts from the first probe even when answered, which drops
+ * a live peer: issue 10 item 4). Returns true if dropped. */
+static bool probe_give_up(struct tcp_sock *s)
+{
+	probe_forget_answered(s);
+	if (user_timeout_passed(s, s->probe_first_ns)) {
+		STAT_INC(s->st, TcpExtTCPAbortOnUserTimeout);
+	} else if (s->probes_out >= s->tcp->retries2) {
+		STAT_INC(s->st, TcpExtTCPAbortOnTimeout);
+	} else {
+		return false;
+	}
+	tcp_send_rst(s);
+	tcp_drop(s, timeout_err(s));
+	return true;
+}
+
+static void probe_sent(struct tcp_sock *s)
+{
+	uint64_t now = tcp_now(s);
+	if (s->probes_out++ == 0)
+		s->probe_first_ns = now;
+	s->probe_last_ns = now;
+}
+
 static void rexmt_expired(struct tcp_sock *s)
 {
 	struct tcp *t = s->tcp;
@@ -223,13 +266,31 @@ static void rexmt_expired(struct tcp_sock *s)
 	}
 	if (s->snd_una == s->snd_max)
 		return; /* nothing outstanding (raced with an ACK) */
-	if (s->user_timeout_ms && s->una_since_ns &&
-	    now - s->una_since_ns >= (uint64_t)s->user_timeout_ms * NS_PER_MS) {
+	if (tcp_orphan_out_of_memory(s))
+		return;
+	/* The peer shrank its window to zero with data (or our FIN) in flight: what we
+	 * resend are zero-window probes, kept up while answered (RFC 1122 §4.2.2.17, as
+	 * Linux tcp_retransmit_timer), not retransmissions that count to tcp_retries2.
+	 * Not for an orphan: nobody waits for its data. */
+	bool zero_wnd = s->snd_wnd == 0 && !s->orphan;
+	if (zero_wnd && probe_give_up(s))
+		return;
+	if (!zero_wnd && s->probe_last_ns) {
+		/* The window opened again. The probes were no retransmissions (Linux does not
+		 * count them either): only the unanswered ones carry over, to the retry count
+		 * and to the user timeout's start. */
+		probe_forget_answered(s);
+		s->rexmt_shift = s->probes_out;
+		s->una_since_ns = s->probes_out ? s->probe_first_ns : now;
+		s->probes_out = 0;
+		s->probe_first_ns = s->probe_last_ns = 0;
+	}
+	if (!zero_wnd && user_timeout_passed(s, s->una_since_ns)) {
 		STAT_INC(st, TcpExtTCPAbortOnUserTimeout);
 		tcp_drop(s, timeout_err(s));
 		return;
 	}
-	if (s->rexmt_shift >= t->retries2) {
+	if (!zero_wnd && s->rexmt_shift >= t->retries2) {
 		STAT_INC(st, TcpExtTCPAbortOnTimeout);
 		if (tcp_synchronized(s->state))
 			tcp_send_rst(s);
@@ -259,6 +320,8 @@ static void rexmt_expired(struct tcp_sock *s)
 			fl |= TCP_FIN;
 		tcp_send_segment(s, s->snd_una, n, fl);
 	}
+	if (zero_wnd)
+		probe_sent(s);
 	tcp_rearm_rexmt(s);
 }
 
@@ -266,13 +329,8 @@ static void persist_expired(struct tcp_sock *s)
 {
 	if (s->state < TCP_STATE_ESTABLISHED || s->snd_una != s->snd_max)
 		return; /* something is in flight: the retransmission timer rules */
-	if (s->user_timeout_ms && s->una_since_ns &&
-	    tcp_now(s) - s->una_since_ns >= (uint64_t)s->user_timeout_ms * NS_PER_MS) {
-		STAT_INC(s->st, TcpExtTCPAbortOnUserTimeout);
-		tcp_send_rst(s);
-		tcp_drop(s, ETIMEDOUT);
+	if (tcp_orphan_out_of_memory(s) || probe_give_up(s))
 		return;
-	}
 	if (s->orphan && s->persist_shift >= s->tcp->retries2) {
 		/* Nobody waits for this data: do not probe a closed window forever (as Linux
 		 * bounds orphans by tcp_orphan_retries). */
@@ -293,6 +351,7 @@ static void persist_expired(struct tcp_sock *s)
 	 * (Linux tcp_xmit_probe_skb); it is below the window, so an ACK comes back. */
 	STAT_INC(s->st, TcpExtTCPWinProbe);
 	tcp_send_segment(s, s->snd_una - 1, 0, TCP_ACK);
+	probe_sent(s);
 	if (s->persist_shift < 16)
 		s->persist_shift++;
 	uint64_t ms = (uint64_t)(s->rto_ms < TCP_PERSIST_MIN_MS ? TCP_PERSIST_MIN_MS : s->rto_ms)

@@ -83,6 +83,8 @@ struct tcp_sock {
 	const struct tcp_cc_ops *cc_ops;
 	uint32_t maxseg_user;
 	size_t sndbuf_size, rcvbuf_size;
+	size_t sndlowat;     /* TCP_SO_SNDLOWAT; 0: 1 byte */
+	size_t mem_charged;  /* bytes of this socket in tcp.mem_bytes (tcp_mem_sync) */
 
 	/* Listener */
 	struct tcp_sock *parent;	      /* child of a listener until accepted */
@@ -148,6 +150,12 @@ struct tcp_sock {
 	unsigned keep_probes;
 
 	unsigned persist_shift;
+	/* Zero-window probes not answered (RFC 1122 §4.2.2.17: probing goes on while they
+	 * are): how many, when the first and the last were sent (Linux icsk_probes_out,
+	 * icsk_probes_tstamp). An acceptable segment after the last one answers them. */
+	unsigned probes_out;
+	uint64_t probe_first_ns, probe_last_ns;
+	uint64_t last_data_ns; /* a data segment last sent (RFC 5681 §4.1 idle; Linux lsndtime) */
 	bool force_send; /* persist expiry: send into a small window despite SWS avoidance */
 
 	/* Timers: the earliest armed deadline is the key in the stack's heap. */
@@ -166,6 +174,10 @@ struct tcp {
 	uint16_t next_ephemeral;
 	unsigned nsocks, ntime_wait;
 	unsigned norphans; /* orphans still closing (not TIME-WAIT), tcp_sock.orphan_counted */
+	/* Bytes queued in every socket's send and receive rings (as Linux's
+	 * tcp_memory_allocated), and the budget beyond which orphans are reset. */
+	size_t mem_bytes, mem_max_bytes;
+	bool mem_pressure; /* mem_bytes above the budget (TcpExtTCPMemoryPressures) */
 
 	/* Timer heap: a binary min-heap of sockets keyed by deadline. */
 	struct tcp_sock **heap;
@@ -230,6 +242,13 @@ uint8_t tcp_rcv_wscale(size_t rcvbuf);
  * made from a SYN cookie continues the clock its SYN-ACK used. */
 uint32_t tcp_ts_offset(const struct tcp *t, struct in_addr laddr, struct in_addr raddr);
 int tcp_sock_init_buffers(struct tcp_sock *s);
+/* Brings tcp.mem_bytes up to date with s's queued bytes; call after queues change. */
+void tcp_mem_sync(struct tcp_sock *s);
+/* Frees both rings (nothing more is sent or read). */
+void tcp_sock_free_buffers(struct tcp_sock *s);
+/* An orphan that holds queued data while TCP is over its memory budget: reset it
+ * (TcpExtTCPAbortOnMemory) and return true, as Linux's tcp_check_oom(). */
+bool tcp_orphan_out_of_memory(struct tcp_sock *s);
 void tcp_sock_init_params(struct tcp_sock *s);
 
 /* tcp_input.c */
@@ -243,6 +262,8 @@ void tcp_output(struct tcp_sock *s);
  * ipv4_write error. */
 int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags);
 void tcp_send_ack(struct tcp_sock *s);
+/* The payload of a full-sized segment now: MSS less timestamps and SACK blocks. */
+uint32_t tcp_seg_payload_max(const struct tcp_sock *s);
 /* A RST answering a segment without a connection (RFC 9293 §3.10.7.1). */
 void tcp_send_reset_reply(struct tcp *t, const struct ipv4_pkt *p, const struct tcp_hdr *h,
 			  size_t seg_len);
