@@ -120,7 +120,7 @@
 	STAT(TcpExt, TCPDataAfterFin, "new data after the peer's FIN (ignored)")              \
 	STAT(TcpExt, SynRecvBadAcks, "SYN-RECEIVED segments with an unacceptable ACK (RST sent)") \
 	STAT(TcpExt, TCPDataAfterClose, "data after shutdown/close of the read side (RST)")    \
-	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (RST sent)")                    \
+	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (lost; RST sent if still open)") \
 	STAT(TcpExt, TCPAbortOnTimeout, "connections dropped after the retransmission limit")  \
 	STAT(TcpExt, TCPAbortOnMemory, "closes reset at once: too many orphans (tcp_max_orphans)") \
 	STAT(TcpExt, TCPAbortOnUserTimeout, "connections dropped by the user timeout")         \

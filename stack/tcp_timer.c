@@ -239,9 +239,9 @@ static void rexmt_expired(struct tcp_sock *s)
 	}
 	/* RFC 5681 §3.1 and RFC 6298 §5.4-5.6: collapse cwnd, retransmit the head, back
 	 * off. Go-back-N from SND.UNA, as BSD: what the peer already has it acknowledges. */
+	s->in_recovery = false; /* first: ssthresh from the flight, not from RFC 6675 pipe */
 	tcp_cc_on_rto(&s->cc, tcp_in_flight(s), s->rexmt_shift == 0, now);
 	s->rexmt_shift++;
-	s->in_recovery = false;
 	s->dupacks = 0;
 	s->recover = s->snd_max; /* RFC 6582 §3.2 step 1 guard after a timeout */
 	s->recover_passed = false;
