@@ -223,6 +223,49 @@ START_TEST(newreno_recover_not_stale_after_2gib)
 }
 END_TEST
 
+/* The same for real: 2 GiB and more between two stacks without a loss, then one segment
+ * lost is repaired by fast retransmit, not by a timeout. */
+START_TEST(fast_retransmit_after_2gib)
+{
+	struct stack_config ca, cb;
+	host_cfg(&ca);
+	ca.prefix_len = 24;
+	ca.tcp_sndbuf = 4 << 20;
+	stack_config_defaults(&cb);
+	cb.addr = h_ip(H_PEER_IP);
+	cb.prefix_len = 24;
+	cb.tcp_rcvbuf = 4 << 20;
+	struct conn c;
+	conn_setup(&c, 65535, &ca, &cb, 11);
+	static uint8_t buf[1 << 20];
+	uint64_t got = 0, want = (1ull << 31) + (64 << 20);
+	while (got < want) {
+		tcp_send(c.cli, buf, sizeof(buf));
+		h_net_run(&c.n, 100 * 1000, 0);
+		for (ssize_t k; (k = tcp_recv(c.srv, buf, sizeof(buf))) > 0;)
+			got += (uint64_t)k;
+	}
+	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpRetransSegs), 0);
+	ck_assert(SEQ_LT(c.cli->snd_una, c.cli->iss)); /* past 2^31 from the ISN */
+	/* 20 % of the next 1 MiB lost, then a clean link again. */
+	struct memnet_faults f = { .drop_ppm = 200000 };
+	memnet_set_faults(&c.n.pair.a, &f);
+	tcp_send(c.cli, buf, sizeof(buf));
+	h_net_run(&c.n, 100 * 1000, 0);
+	memset(&f, 0, sizeof(f));
+	memnet_set_faults(&c.n.pair.a, &f);
+	for (unsigned i = 0; i < 100; i++) {
+		h_net_run(&c.n, H_MS, 0);
+		while (tcp_recv(c.srv, buf, sizeof(buf)) > 0)
+			;
+	}
+	ck_assert_uint_gt(c.n.pair.a.stats.dropped, 0);
+	ck_assert_uint_gt(h_stat(c.n.a, STAT_TcpExtTCPFastRetrans), 0);
+	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpExtTCPTimeouts), 0);
+	conn_teardown(&c);
+}
+END_TEST
+
 /* ---- item 8: the out-of-order queue full --------------------------------------------- */
 
 START_TEST(in_order_segment_taken_with_ooo_full)
@@ -678,6 +721,7 @@ static Suite *tcp_recv_suite(void)
 	tcase_add_test(tc, challenge_ack_global_budget_randomised);
 	tcase_add_test(tc, ack_every_second_segment_of_received_size);
 	tcase_add_test(tc, newreno_recover_not_stale_after_2gib);
+	tcase_add_test(tc, fast_retransmit_after_2gib);
 	tcase_add_test(tc, in_order_segment_taken_with_ooo_full);
 	tcase_add_test(tc, data_fin_readable_before_closed);
 	tcase_add_test(tc, close_in_closed_with_unread_data_counted);
