@@ -63,7 +63,8 @@ struct stack_config {
 	unsigned tcp_retries2;		   /* 15 data retransmissions before ETIMEDOUT */
 	uint32_t tcp_fin_timeout_ms;	   /* 60000: orphaned FIN-WAIT-2 lifetime */
 	uint32_t tcp_delack_ms;		   /* 40 */
-	unsigned tcp_challenge_ack_limit;  /* 1000 challenge ACKs per second, RFC 5961 §7 */
+	unsigned tcp_challenge_ack_limit;  /* 1000: RFC 5961 §7 challenge ACKs per second, on
+					    * average (random in [n/2, n*3/2), as Linux) */
 	size_t tcp_sndbuf;		   /* 262144 bytes per socket */
 	size_t tcp_rcvbuf;		   /* 262144 */
 	unsigned tcp_syncookies;	   /* 1: when the SYN queue is full; 2: never */

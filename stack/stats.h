@@ -106,7 +106,8 @@
 	STAT(TcpExt, PAWSEstab, "segments dropped by PAWS (RFC 7323 §5)")                      \
 	STAT(TcpExt, OutOfWindow, "unacceptable segments (outside the receive window)")        \
 	STAT(TcpExt, TCPChallengeACK, "challenge ACKs sent (RFC 5961)")                        \
-	STAT(TcpExt, TCPChallengeACKLimited, "challenge ACKs suppressed by the rate limit")    \
+	STAT(TcpExt, TCPChallengeACKLimited, "challenge ACKs suppressed by the global budget")  \
+	STAT(TcpExt, TCPACKSkippedChallenge, "challenge ACKs suppressed by the per-connection limit") \
 	STAT(TcpExt, TCPSYNChallenge, "SYNs in a synchronized state (RFC 5961 §4)")            \
 	STAT(TcpExt, TCPRstInWindow, "in-window RSTs not at RCV.NXT (RFC 5961 §3)")            \
 	STAT(TcpExt, TCPAckTooNew, "ACKs for data not yet sent (dropped, RFC 5961 §5)")        \
@@ -115,10 +116,11 @@
 	STAT(TcpExt, TCPOFOQueue, "out-of-order segments queued")                              \
 	STAT(TcpExt, TCPOFODrop, "out-of-order segments dropped: too many holes")              \
 	STAT(TcpExt, TCPRcvQDrop, "data beyond the receive buffer (dropped)")                  \
+	STAT(TcpExt, TCPZeroWindowDrop, "data dropped: our receive window was 0 (ACK taken)") \
 	STAT(TcpExt, TCPDataAfterFin, "new data after the peer's FIN (ignored)")              \
 	STAT(TcpExt, SynRecvBadAcks, "SYN-RECEIVED segments with an unacceptable ACK (RST sent)") \
 	STAT(TcpExt, TCPDataAfterClose, "data after shutdown/close of the read side (RST)")    \
-	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (RST sent)")                    \
+	STAT(TcpExt, TCPAbortOnClose, "closes with unread data (lost; RST sent if still open)") \
 	STAT(TcpExt, TCPAbortOnTimeout, "connections dropped after the retransmission limit")  \
 	STAT(TcpExt, TCPAbortOnMemory, "closes reset at once: too many orphans (tcp_max_orphans)") \
 	STAT(TcpExt, TCPMemoryPressures, "times queued bytes exceeded tcp_mem_max_bytes")      \

@@ -207,13 +207,37 @@ void tcp_notify_writable(struct tcp_sock *s)
 		s->ops->writable(s, s->user);
 }
 
+static void deliver_closed(struct tcp_sock *s, int err)
+{
+	if (user_sees(s) && s->ops->closed)
+		s->ops->closed(s, s->user, err);
+}
+
 static void tell_closed(struct tcp_sock *s, int err)
 {
 	if (s->closed_told)
 		return;
 	s->closed_told = true;
-	if (user_sees(s) && s->ops->closed)
-		s->ops->closed(s, s->user, err);
+	if (s->hold_closed) {
+		s->closed_held = true;
+		s->closed_held_err = err;
+		return;
+	}
+	deliver_closed(s, err);
+}
+
+void tcp_hold_closed(struct tcp_sock *s)
+{
+	s->hold_closed = true;
+}
+
+void tcp_release_closed(struct tcp_sock *s)
+{
+	s->hold_closed = false;
+	if (!s->closed_held)
+		return;
+	s->closed_held = false;
+	deliver_closed(s, s->closed_held_err);
 }
 
 static void accept_queue_remove(struct tcp_sock *ls, struct tcp_sock *c)
@@ -511,6 +535,7 @@ int tcp_init(struct stack *st)
 	t->synack_retries = or_default(c->tcp_synack_retries, 5);
 	t->retries2 = or_default(c->tcp_retries2, 15);
 	t->chack_limit = or_default(c->tcp_challenge_ack_limit, 1000);
+	t->chack_sec = UINT64_MAX; /* no budget drawn yet */
 	t->sndbuf = c->tcp_sndbuf ? c->tcp_sndbuf : 262144;
 	t->rcvbuf = c->tcp_rcvbuf ? c->tcp_rcvbuf : 262144;
 	t->syncookies = c->tcp_syncookies != 2;
@@ -675,6 +700,10 @@ int tcp_accept(struct tcp_sock *ls, const struct tcp_sock_ops *ops, void *user,
 	c->user_timeout_ms = ls->user_timeout_ms;
 	c->linger_rst = ls->linger_rst;
 	tcp_rearm_keepalive(c);
+	/* Data or the FIN that came before: the readable it could not get then is owed,
+	 * from the next stack_poll (callbacks never run inside a user's call). */
+	if (ring_used(&c->rcvbuf) > 0 || c->fin_rcvd)
+		tcp_timer_set(c, TCP_T_NOTIFY, tcp_now(c));
 	*out = c;
 	return 0;
 }
@@ -995,12 +1024,17 @@ void tcp_close(struct tcp_sock *s)
 		tcp_sock_release(s);
 		break;
 	case TCP_STATE_CLOSED:
+		if (ring_used(&s->rcvbuf) > 0)
+			STAT_INC(s->st, TcpExtTCPAbortOnClose); /* unread: lost, not silently */
 		tcp_sock_release(s);
 		break;
 	case TCP_STATE_SYN_SENT:
 		tcp_drop(s, 0);
 		break;
 	case TCP_STATE_TIME_WAIT:
+		/* The peer is done and acknowledged; unread data is lost all the same. */
+		if (ring_used(&s->rcvbuf) > 0)
+			STAT_INC(s->st, TcpExtTCPAbortOnClose);
 		ring_fini(&s->sndbuf);
 		ring_fini(&s->rcvbuf);
 		tcp_mem_sync(s);

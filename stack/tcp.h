@@ -52,18 +52,20 @@ struct tcp_sock_ops {
 	void (*connected)(struct tcp_sock *s, void *user);
 	/* A listener has a connection ready for tcp_accept(). */
 	void (*accept_ready)(struct tcp_sock *s, void *user);
-	/* Data arrived, or the peer's FIN (tcp_recv() returns 0 then). */
+	/* Data arrived, or the peer's FIN (tcp_recv() returns 0 then); for data that came
+	 * before tcp_accept(), from the next stack_poll() after it. */
 	void (*readable)(struct tcp_sock *s, void *user);
 	/* Send buffer space was freed after tcp_send() had come up short (or
 	 * tcp_send_reserve() found less than TCP_SO_SNDLOWAT): at least that much is free. */
 	void (*writable)(struct tcp_sock *s, void *user);
-	/* The connection is over; called once. err 0: an orderly close, both FINs
-	 * acknowledged (or the connection entered TIME-WAIT), or a RST in CLOSING, LAST-ACK
-	 * or TIME-WAIT (RFC 9293 §3.10.7.4: no user signal). Otherwise ECONNREFUSED (RST in
-	 * SYN-SENT), ECONNRESET (RST in ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT), ETIMEDOUT
-	 * (retransmissions, user timeout or keepalive; the last ICMP soft error such as
-	 * EHOSTUNREACH instead when there was one), EHOSTUNREACH/ENETUNREACH (ICMP
-	 * unreachable in SYN-SENT). See docs/tcp.md §2. */
+	/* The connection is over; called once, after the readable of the data and EOF that
+	 * came with its end. err 0: an orderly close, both FINs acknowledged (or the
+	 * connection entered TIME-WAIT), or a RST in TIME-WAIT. Otherwise ECONNREFUSED (RST
+	 * in SYN-SENT), ECONNRESET (RST in ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
+	 * LAST-ACK), ETIMEDOUT (retransmissions, user timeout or keepalive; the last ICMP
+	 * soft error such as EHOSTUNREACH instead when one came since the connection last
+	 * made progress), EHOSTUNREACH/ENETUNREACH (ICMP unreachable in SYN-SENT). See
+	 * docs/tcp.md §2. */
 	void (*closed)(struct tcp_sock *s, void *user, int err);
 };
 

@@ -25,20 +25,30 @@ static uint32_t seg_len(const struct seg *g)
 	return g->len + ((g->flags & TCP_SYN) ? 1 : 0) + ((g->flags & TCP_FIN) ? 1 : 0);
 }
 
-/* RFC 5961 §7: challenge ACKs under a global per-second budget. */
+/* RFC 5961 §7 challenge ACKs, limited as Linux does since CVE-2016-5696: first per
+ * connection (one per TCP_CHACK_CONN_INTERVAL_NS, tcp_invalid_ratelimit), so that RSTs
+ * on one connection cannot use up what another needs; then a global budget per second
+ * drawn at random from [limit/2, limit * 3/2), so that its exhaustion, which a blind
+ * attacker can observe, says nothing exact (tcp_send_challenge_ack). */
 static void challenge_ack(struct tcp_sock *s)
 {
 	struct tcp *t = s->tcp;
 	uint64_t now = tcp_now(s);
-	if (now - t->chack_window_ns >= NS_PER_S) {
-		t->chack_window_ns = now;
-		t->chack_count = 0;
+	if (s->chack_last_ns && now - s->chack_last_ns < TCP_CHACK_CONN_INTERVAL_NS) {
+		STAT_INC(s->st, TcpExtTCPACKSkippedChallenge);
+		return;
 	}
-	if (t->chack_count >= t->chack_limit) {
+	s->chack_last_ns = now;
+	uint64_t sec = now / NS_PER_S;
+	if (sec != t->chack_sec) {
+		t->chack_sec = sec;
+		t->chack_left = (t->chack_limit + 1) / 2 + rng_below(&s->st->rng, t->chack_limit);
+	}
+	if (t->chack_left == 0) {
 		STAT_INC(s->st, TcpExtTCPChallengeACKLimited);
 		return;
 	}
-	t->chack_count++;
+	t->chack_left--;
 	STAT_INC(s->st, TcpExtTCPChallengeACK);
 	tcp_send_ack(s);
 }
@@ -99,6 +109,10 @@ static void start_cc(struct tcp_sock *s)
 {
 	tcp_cc_init(&s->cc, s->cc_ops, smss(s), tcp_now(s));
 	s->recover = s->iss;
+	s->recover_passed = true;
+	/* What the peer will send, until its segments say otherwise (Linux
+	 * tcp_initialize_rcv_mss: the smaller of both MSS). */
+	s->rcv_mss = smss(s);
 }
 
 /* ---- RTT ----------------------------------------------------------------------------- */
@@ -248,10 +262,14 @@ static void enter_recovery(struct tcp_sock *s)
 {
 	uint64_t now = tcp_now(s);
 	STAT_INC(s->st, TcpExtTCPFastRetrans);
+	/* RFC 5681 eq. 4 / RFC 6675 §5 (4.2): ssthresh from FlightSize, all data sent and
+	 * not cumulatively acknowledged, not from pipe (which leaves out what is lost). */
+	uint32_t flight_size = s->snd_nxt - s->snd_una;
 	s->in_recovery = true;
 	s->recover = s->snd_max;
+	s->recover_passed = false;
 	s->high_rxt = s->snd_una;
-	tcp_cc_on_enter_recovery(&s->cc, tcp_in_flight(s), now);
+	tcp_cc_on_enter_recovery(&s->cc, flight_size, now);
 	s->rtt_timing = false;
 	if (s->sack_ok) {
 		/* RFC 6675 §5 (4.2): the first segment presumed lost, then NextSeg. */
@@ -294,6 +312,13 @@ static void new_ack(struct tcp_sock *s, const struct seg *g, uint32_t ack)
 		s->high_rxt = s->snd_una;
 	sb_prune(s);
 	s->una_since_ns = now;
+	/* Forward progress: an earlier ICMP soft error is no longer news (Linux clears
+	 * sk_err_soft in tcp_ack). */
+	s->soft_err = 0;
+	/* RFC 6582: remember that recover was reached rather than compare with it later,
+	 * when 2 GiB more would make sequence arithmetic read it as ahead again. */
+	if (SEQ_GEQ(ack, s->recover))
+		s->recover_passed = true;
 
 	if (s->in_recovery) {
 		if (SEQ_GEQ(ack, s->recover)) {
@@ -333,8 +358,13 @@ static void dup_ack(struct tcp_sock *s)
 	if (s->in_recovery) {
 		if (s->sack_ok) {
 			sack_recovery_send(s);
-		} else {
-			s->cc.cwnd_bytes += smss(s); /* RFC 6582 §3.2 step 4 */
+		} else if (s->cc.cwnd_bytes + smss(s) <=
+			   s->cc.ssthresh_bytes + (s->snd_max - s->snd_una)) {
+			/* RFC 6582 §3.2 step 4: each duplicate ACK stands for a segment that
+			 * left the network, and no more can leave than are outstanding; beyond
+			 * that the ACKs are duplicated or forged (Linux bounds its Reno
+			 * sacked_out by packets_out the same way). */
+			s->cc.cwnd_bytes += smss(s);
 		}
 		return;
 	}
@@ -342,7 +372,7 @@ static void dup_ack(struct tcp_sock *s)
 	 * bytes above SND.UNA were SACKed (IsLost), whatever the duplicate count.
 	 * RFC 6582 §3.2 step 2: not again for data below the previous recovery point. */
 	bool sack_loss = s->sack_ok && sb_sacked_above(s, s->snd_una) > 2 * smss(s);
-	if ((s->dupacks == 3 || sack_loss) && SEQ_GEQ(s->snd_una, s->recover))
+	if ((s->dupacks == 3 || sack_loss) && s->recover_passed)
 		enter_recovery(s);
 }
 
@@ -452,7 +482,11 @@ static void listen_input(struct tcp_sock *ls, struct seg *g)
 		return;
 	}
 	if (g->flags & TCP_ACK) {
-		if (!(g->flags & TCP_SYN) && t->syncookies) {
+		/* RFC 4987 §3.6: only while cookies were recently sent (Linux
+		 * tcp_synq_no_recent_overflow); otherwise a cookie is never tried, so a
+		 * listener that never overflowed cannot be entered by guessing one. */
+		if (!(g->flags & TCP_SYN) && t->syncookies && ls->cookie_sent_ns &&
+		    now - ls->cookie_sent_ns < TCP_SYNCOOKIE_RECENT_NS) {
 			uint16_t mss;
 			int ok = tcp_syncookie_check(t->cookie_key, p->h.dst, g->h.dport,
 						     p->h.src, g->h.sport, g->seq - 1,
@@ -485,6 +519,7 @@ static void listen_input(struct tcp_sock *ls, struct seg *g)
 		uint32_t iss = tcp_syncookie_encode(t->cookie_key, p->h.dst, g->h.dport, p->h.src,
 						    g->h.sport, g->seq, peer_mss, now, NULL);
 		STAT_INC(st, TcpExtSyncookiesSent);
+		ls->cookie_sent_ns = now;
 		tcp_send_synack_cookie(ls, p, &g->h, iss);
 		return;
 	}
@@ -524,6 +559,7 @@ static void connected(struct tcp_sock *s)
 	tcp_timer_stop(s, TCP_T_REXMT);
 	s->rexmt_shift = 0;
 	s->last_rcv_ns = tcp_now(s);
+	s->soft_err = 0; /* the handshake got through: an ICMP error during it is old news */
 	start_cc(s);
 	if (syn_lost) {
 		/* RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one
@@ -616,13 +652,13 @@ static void syn_sent_input(struct tcp_sock *s, struct seg *g)
 static bool acceptable(const struct tcp_sock *s, uint32_t seq, uint32_t len, uint32_t wnd)
 {
 	uint32_t nxt = s->rcv_nxt;
-	if (len == 0) {
-		if (wnd == 0)
-			return seq == nxt;
-		return SEQ_LEQ(nxt, seq) && SEQ_LT(seq, nxt + wnd);
-	}
+	/* RFC 9293 §3.10.7.4: with RCV.WND zero "special allowance should be made to
+	 * accept valid ACKs, URGs, and RSTs": a segment at RCV.NXT is taken, its text
+	 * trimmed away (conn_trim), as Linux does (TCPZeroWindowDrop). */
 	if (wnd == 0)
-		return false;
+		return seq == nxt;
+	if (len == 0)
+		return SEQ_LEQ(nxt, seq) && SEQ_LT(seq, nxt + wnd);
 	return (SEQ_LEQ(nxt, seq) && SEQ_LT(seq, nxt + wnd)) ||
 	       (SEQ_LEQ(nxt, seq + len - 1) && SEQ_LT(seq + len - 1, nxt + wnd));
 }
@@ -663,12 +699,30 @@ static void reset_received(struct tcp_sock *s)
 	case TCP_STATE_FIN_WAIT_1:
 	case TCP_STATE_FIN_WAIT_2:
 	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_CLOSING:
+	case TCP_STATE_LAST_ACK:
+		/* CLOSING, LAST-ACK: our FIN, maybe data too, was never acknowledged, so
+		 * this is no clean close (RFC 9293 gives no signal; Linux tcp_reset says
+		 * ECONNRESET). */
 		tcp_drop(s, ECONNRESET);
 		break;
 	default:
-		tcp_drop(s, 0);
+		tcp_drop(s, 0); /* TIME-WAIT: the user was told at its start */
 		break;
 	}
+}
+
+/* Linux tcp_measure_rcv_mss: the peer's full segment is the largest it sent (up to our
+ * MSS), or a smaller size it sent twice in a row (its MTU or options may be smaller than
+ * our guess). */
+static void measure_rcv_mss(struct tcp_sock *s, uint32_t len)
+{
+	uint32_t cap = s->adv_mss - (s->ts_ok ? 12u : 0u);
+	if (len >= s->rcv_mss)
+		s->rcv_mss = len < cap ? len : cap;
+	else if (len >= TCP_DEFAULT_MSS && len == s->rcv_last_len)
+		s->rcv_mss = len;
+	s->rcv_last_len = len;
 }
 
 /* Text: in-order data goes to the ring, out-of-order data too (write_at) with its range in
@@ -690,15 +744,25 @@ static bool receive_data(struct tcp_sock *s, struct seg *g)
 		len = (uint32_t)(free_b - off);
 		g->flags &= (uint8_t)~TCP_FIN;
 	}
-	if (asm_add(&s->ooo, off, len) < 0) {
+	uint32_t took;
+	if (asm_add(&s->ooo, off, len) == 0) {
+		ring_write_at(&s->rcvbuf, off, g->data, len);
+		took = asm_take_front(&s->ooo);
+	} else if (off == 0) {
+		/* Every range in use, and in-order data that touches none of them (or it
+		 * would have merged): it needs no range, being taken at once. In-order
+		 * text within the window is always accepted (RFC 9293 §3.10.7.4). */
+		ring_write_at(&s->rcvbuf, 0, g->data, len);
+		asm_advance(&s->ooo, len);
+		took = len;
+	} else {
 		STAT_INC(st, TcpExtTCPOFODrop);
 		s->ack_now = true;
 		g->flags &= (uint8_t)~TCP_FIN;
 		return false;
 	}
-	ring_write_at(&s->rcvbuf, off, g->data, len);
-	uint32_t took = asm_take_front(&s->ooo);
 	ring_commit(&s->rcvbuf, took);
+	measure_rcv_mss(s, len);
 	s->rcv_nxt += took;
 	if (off > 0) {
 		/* RFC 5681 §4.2: out-of-order data is acknowledged at once (a dup ACK). */
@@ -707,10 +771,10 @@ static bool receive_data(struct tcp_sock *s, struct seg *g)
 	} else if (took > len || !asm_is_empty(&s->ooo)) {
 		s->ack_now = true; /* filled (part of) a hole */
 	} else {
-		/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: at least every second full segment. */
+		/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: at least every second full-sized
+		 * segment, full-sized as the peer sends them (our MSS may be far larger). */
 		uint32_t unacked = s->rcv_nxt - s->last_ack_sent;
-		uint32_t full = s->adv_mss - (s->ts_ok ? 12u : 0u);
-		if (unacked >= 2 * full)
+		if (unacked >= 2 * s->rcv_mss)
 			s->ack_now = true;
 		else if (!s->timer[TCP_T_DELACK])
 			tcp_timer_set(s, TCP_T_DELACK,
@@ -777,9 +841,10 @@ static bool conn_check_seq_rst(struct tcp_sock *s, struct seg *g, uint32_t *wnd)
 	*wnd = w;
 	if (!acceptable(s, g->seq, seg_len(g), w)) {
 		if (s->state == TCP_STATE_TIME_WAIT && (g->flags & TCP_FIN) &&
-		    !(g->flags & TCP_RST)) {
+		    !(g->flags & TCP_RST) && g->seq + g->len + 1 == s->rcv_nxt) {
 			/* RFC 9293 §3.10.7.4 eighth, TIME-WAIT: the peer's FIN again (our ACK
-			 * was lost): ACK it and restart the 2MSL timer. */
+			 * was lost): ACK it and restart the 2MSL timer. Only that FIN: any
+			 * other would let a stray or forged segment hold the state forever. */
 			tcp_send_ack(s);
 			tcp_timer_set(s, TCP_T_2MSL,
 				      now + (uint64_t)s->tcp->time_wait_ms * NS_PER_MS);
@@ -838,6 +903,8 @@ static void conn_trim(struct tcp_sock *s, struct seg *g, uint32_t wnd)
 	}
 	if (SEQ_GT(g->seq + g->len, s->rcv_nxt + wnd)) {
 		uint32_t keep = s->rcv_nxt + wnd - g->seq;
+		if (wnd == 0)
+			STAT_INC(s->st, TcpExtTCPZeroWindowDrop);
 		if (keep < g->len)
 			g->len = keep;
 		g->flags &= (uint8_t)~TCP_FIN;
@@ -974,14 +1041,10 @@ static bool conn_ack(struct tcp_sock *s, struct seg *g, uint32_t seg_seq, bool *
 		}
 		break;
 	case TCP_STATE_TIME_WAIT:
-		if (g->flags & TCP_FIN) {
-			/* A retransmitted FIN: ACK it and restart 2MSL (RFC 9293). */
+		/* A FIN here is in the window, after the peer's FIN: not its retransmission
+		 * (conn_check_seq_rst takes that), so it only gets an ACK. */
+		if ((g->flags & TCP_FIN) || s->ack_now)
 			tcp_send_ack(s);
-			tcp_timer_set(s, TCP_T_2MSL,
-				      now + (uint64_t)s->tcp->time_wait_ms * NS_PER_MS);
-		} else if (s->ack_now) {
-			tcp_send_ack(s);
-		}
 		return false;
 	default:
 		break;
@@ -1036,9 +1099,20 @@ static bool conn_text_fin(struct tcp_sock *s, struct seg *g)
 	return readable;
 }
 
-/* Segment arrival in SYN-RECEIVED and the synchronized states (RFC 9293 §3.10.7.4), in
- * the RFC's order of checks. */
+static void conn_segment(struct tcp_sock *s, struct seg *g);
+
+/* Segment arrival in SYN-RECEIVED and the synchronized states. A `closed` that the
+ * segment causes waits for its `readable`: all data, then EOF, then the end, whatever the
+ * state machine did first (a data+FIN in FIN-WAIT-2 enters TIME-WAIT at once). */
 static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
+{
+	tcp_hold_closed(s);
+	conn_segment(s, g);
+	tcp_release_closed(s);
+}
+
+/* RFC 9293 §3.10.7.4, in the RFC's order of checks. */
+static void conn_segment(struct tcp_sock *s, struct seg *g)
 {
 	struct stack *st = s->st;
 	uint32_t wnd;
@@ -1061,16 +1135,18 @@ static void tcp_conn_input(struct tcp_sock *s, struct seg *g)
 		return;
 
 	bool readable = conn_text_fin(s, g);
-	if (s->released || s->state == TCP_STATE_CLOSED)
+	if (s->released)
 		return;
-
-	tcp_output(s);
-	if (s->ack_now && s->state != TCP_STATE_CLOSED)
-		tcp_send_ack(s);
-	/* Callbacks last, when the connection is consistent: they may call back in. */
+	if (s->state != TCP_STATE_CLOSED) {
+		tcp_output(s);
+		if (s->ack_now && s->state != TCP_STATE_CLOSED)
+			tcp_send_ack(s);
+	}
+	/* Callbacks last, when the connection is consistent: they may call back in. The
+	 * data is readable even when the connection closed with it (TIME-WAIT overflow). */
 	if (readable)
 		tcp_notify_readable(s);
-	if (freed && !s->released)
+	if (freed && !s->released && s->state != TCP_STATE_CLOSED)
 		tcp_notify_writable(s);
 }
 

@@ -39,8 +39,32 @@ static uint32_t sacked_between(const struct tcp_sock *s, uint32_t lo, uint32_t h
 	return n;
 }
 
+/* RFC 6675 §4 SetPipe, a hole at a time: an octet not SACKed is in the network unless
+ * lost (IsLost: more than (DupThresh - 1) * SMSS SACKed above it, the rule NextSeg uses
+ * in tcp_input.c), and once more if retransmitted (below HighRxt). Blocks are sorted. */
+static uint32_t sack_pipe(const struct tcp_sock *s, uint32_t smss)
+{
+	uint32_t pipe = 0, seq = s->snd_una, end = s->snd_nxt;
+	for (unsigned i = 0; i <= s->nsacked && SEQ_LT(seq, end); i++) {
+		uint32_t hole_end = i < s->nsacked ? SEQ_MIN(s->sacked[i].left, end) : end;
+		if (SEQ_LT(seq, hole_end)) {
+			if (sacked_between(s, hole_end, end) <= 2 * smss)
+				pipe += hole_end - seq;
+			if (SEQ_GT(s->high_rxt, seq))
+				pipe += SEQ_MIN(hole_end, s->high_rxt) - seq;
+		}
+		if (i < s->nsacked && SEQ_GT(s->sacked[i].right, seq))
+			seq = s->sacked[i].right;
+	}
+	return pipe;
+}
+
+static uint32_t eff_mss(const struct tcp_sock *s);
+
 uint32_t tcp_in_flight(const struct tcp_sock *s)
 {
+	if (s->in_recovery && s->sack_ok)
+		return sack_pipe(s, eff_mss(s));
 	uint32_t f = s->snd_nxt - s->snd_una;
 	if (s->sack_ok && s->nsacked)
 		f -= sacked_between(s, s->snd_una, s->snd_nxt);
@@ -62,6 +86,8 @@ uint32_t tcp_rcv_window(struct tcp_sock *s)
 	uint32_t adv = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	if (free_b < thresh && free_b <= adv)
 		free_b = 0;
+	else if (free_b > adv && free_b - adv < thresh)
+		free_b = adv; /* the edge moves by thresh or not at all: no creeping */
 	size_t maxw = (size_t)TCP_MAX_WIN << s->rcv_ws;
 	if (free_b > maxw)
 		free_b = maxw;

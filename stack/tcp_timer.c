@@ -192,7 +192,8 @@ void tcp_rearm_keepalive(struct tcp_sock *s)
 
 static int timeout_err(const struct tcp_sock *s)
 {
-	/* Linux reports the last ICMP soft error instead of a bare timeout. */
+	/* Linux reports the last ICMP soft error instead of a bare timeout. Only a recent
+	 * one is left: forward progress clears it (tcp_input.c), as Linux's sk_err_soft. */
 	return s->soft_err ? s->soft_err : ETIMEDOUT;
 }
 
@@ -299,11 +300,12 @@ static void rexmt_expired(struct tcp_sock *s)
 	}
 	/* RFC 5681 §3.1 and RFC 6298 §5.4-5.6: collapse cwnd, retransmit the head, back
 	 * off. Go-back-N from SND.UNA, as BSD: what the peer already has it acknowledges. */
+	s->in_recovery = false; /* first: ssthresh from the flight, not from RFC 6675 pipe */
 	tcp_cc_on_rto(&s->cc, tcp_in_flight(s), s->rexmt_shift == 0, now);
 	s->rexmt_shift++;
-	s->in_recovery = false;
 	s->dupacks = 0;
 	s->recover = s->snd_max; /* RFC 6582 §3.2 step 1 guard after a timeout */
+	s->recover_passed = false;
 	/* RFC 6675 §5.1: after the first timeout SACKed data is not sent again; if the
 	 * timer fires again the receiver may have reneged (RFC 2018 §8): forget it all. */
 	if (s->rexmt_shift > 1)
@@ -427,6 +429,7 @@ void tcp_poll(struct stack *st, uint64_t now_ns)
 			case TCP_T_DELACK: delack_expired(s); break;
 			case TCP_T_KEEP: keep_expired(s); break;
 			case TCP_T_2MSL: msl_expired(s); break;
+			case TCP_T_NOTIFY: tcp_notify_readable(s); break;
 			case TCP_T_COUNT: break;
 			}
 		}

@@ -42,6 +42,11 @@
 #define TCP_EPHEMERAL_MAX 60999
 #define TCP_HASH_BITS 12
 #define TCP_SACK_SB_MAX 16
+/* Linux tcp_invalid_ratelimit: one challenge ACK per connection per 500 ms. */
+#define TCP_CHACK_CONN_INTERVAL_NS (500ull * 1000000ull)
+/* A listener takes an ACK as a SYN cookie only while its cookies can still be valid
+ * (Linux TCP_SYNCOOKIE_VALID, tcp_synq_no_recent_overflow). */
+#define TCP_SYNCOOKIE_RECENT_NS (TCP_SYNCOOKIE_MAX_AGE_SLOTS * TCP_SYNCOOKIE_SLOT_NS)
 
 /* Per-connection timers; one deadline each, 0 when not armed. */
 enum tcp_timer {
@@ -50,6 +55,7 @@ enum tcp_timer {
 	TCP_T_DELACK,  /* delayed ACK (RFC 1122 §4.2.3.2) */
 	TCP_T_KEEP,    /* keepalive (RFC 1122 §4.2.3.6) */
 	TCP_T_2MSL,    /* TIME-WAIT, and an orphan's FIN-WAIT-2 */
+	TCP_T_NOTIFY,  /* a readable owed since tcp_accept() (never called from inside it) */
 	TCP_T_COUNT
 };
 
@@ -74,7 +80,10 @@ struct tcp_sock {
 	bool shut_rd;	   /* received data is discarded */
 	bool nodelay, keepalive, linger_rst;
 	bool want_writable; /* tcp_send() came up short: say when space frees */
-	bool closed_told;  /* ops->closed called */
+	bool closed_told;  /* ops->closed called (or held, below) */
+	bool hold_closed;  /* in segment processing: `closed` waits for `readable` */
+	bool closed_held;  /* a `closed` is owed once the hold ends */
+	int closed_held_err;
 	bool passive;	   /* opened by a listener (SYN-RECEIVED returns to LISTEN on RST) */
 	bool released;	   /* out of every table, waiting to be freed */
 	bool orphan_counted; /* in tcp.norphans: closed by the user, still closing */
@@ -91,6 +100,7 @@ struct tcp_sock {
 	struct tcp_sock *acc_head, *acc_tail; /* established, not yet accepted */
 	struct tcp_sock *acc_next;
 	unsigned backlog, acc_len, syn_len;
+	uint64_t cookie_sent_ns; /* last SYN cookie sent (0: never) */
 	bool in_accept_queue;
 
 	/* Send sequence space (RFC 9293 §3.3.1) */
@@ -134,6 +144,7 @@ struct tcp_sock {
 	unsigned dupacks;
 	bool in_recovery;
 	uint32_t recover;   /* RFC 6582: snd_max when recovery started */
+	bool recover_passed; /* SND.UNA reached recover since it was set (no wraparound) */
 	uint32_t high_rxt;  /* RFC 6675 HighRxt */
 	/* SACK scoreboard (RFC 6675): blocks the peer reported above snd_una, sorted,
 	 * disjoint; the oldest are forgotten when full (a reneging-safe hint only). */
@@ -142,6 +153,9 @@ struct tcp_sock {
 
 	/* Receive side ACK policy */
 	unsigned delack_segs; /* full segments received since our last ACK */
+	uint32_t rcv_mss;     /* the peer's full segment size, as seen (Linux rcv_mss) */
+	uint32_t rcv_last_len; /* the previous data segment's length */
+	uint64_t chack_last_ns; /* our last challenge ACK, for the per-connection limit */
 	bool ack_now;
 	uint64_t last_rcv_ns;  /* for keepalive */
 
@@ -187,9 +201,9 @@ struct tcp {
 	unsigned busy;
 	struct tcp_sock *reap;
 
-	/* RFC 5961 §7: a global challenge ACK budget per second. */
-	uint64_t chack_window_ns;
-	unsigned chack_count;
+	/* RFC 5961 §7: a global challenge ACK budget per second, drawn at random. */
+	uint64_t chack_sec; /* the second (now / 1 s) the budget is for */
+	unsigned chack_left;
 
 	uint8_t isn_key[TCP_ISN_KEY_LEN];
 	uint8_t cookie_key[TCP_SYNCOOKIE_KEY_LEN];
@@ -229,6 +243,10 @@ void tcp_drop(struct tcp_sock *s, int err);
 /* Enters TIME-WAIT (or closes right away over the limit). */
 void tcp_enter_time_wait(struct tcp_sock *s);
 void tcp_notify_readable(struct tcp_sock *s);
+/* While held, `closed` is kept until tcp_release_closed(), so that it follows the
+ * `readable` of the same segment (data first, then the end). */
+void tcp_hold_closed(struct tcp_sock *s);
+void tcp_release_closed(struct tcp_sock *s);
 void tcp_notify_writable(struct tcp_sock *s);
 void tcp_child_established(struct tcp_sock *s);
 void tcp_enter(struct tcp *t);

@@ -61,11 +61,16 @@ uint32_t asm_take_front(struct assembler *a)
 	uint32_t n = a->r[0].end;
 	memmove(&a->r[0], &a->r[1], (a->n - 1) * sizeof(a->r[0]));
 	a->n--;
+	asm_advance(a, n);
+	return n;
+}
+
+void asm_advance(struct assembler *a, uint32_t n)
+{
 	for (unsigned k = 0; k < a->n; k++) {
 		a->r[k].start -= n;
 		a->r[k].end -= n;
 	}
-	return n;
 }
 
 int asm_sack_blocks(const struct assembler *a, uint32_t base_seq, struct tcp_sack_block *out,

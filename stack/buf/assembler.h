@@ -56,6 +56,10 @@ int asm_add(struct assembler *a, uint32_t off, uint32_t len);
  * bytes now contiguous at the receive point); all remaining offsets shift down by it, so
  * the caller advances its receive point by the same amount. Returns 0 otherwise. */
 uint32_t asm_take_front(struct assembler *a);
+/* The receive point moved by n bytes that needed no range (in-order data taken directly
+ * while every range is in use; n at most the first range's start): all offsets shift
+ * down by n. */
+void asm_advance(struct assembler *a, uint32_t n);
 /* SACK blocks for the ranges held, as sequence numbers (offset + base_seq, base_seq being
  * the receive point, RCV.NXT). Fills at most max blocks and returns how many.
  * most_recent_first: RFC 2018 §4 order: the first block contains the most recently

@@ -156,10 +156,16 @@ bool raw_recv(struct raw *r, struct tcp_hdr *h, size_t *len, uint8_t *frame_out)
 void raw_open_syn(struct raw *r, const struct stack_config *cfg, struct tcp_hdr *syn,
 		  uint8_t *frame_out)
 {
+	raw_open_syn_mtu(r, 1500, cfg, syn, frame_out);
+}
+
+void raw_open_syn_mtu(struct raw *r, unsigned mtu, const struct stack_config *cfg,
+		      struct tcp_hdr *syn, uint8_t *frame_out)
+{
 	size_t len;
 
 	memset(r, 0, sizeof(*r));
-	h_host_init(&r->h, 1500, cfg, false);
+	h_host_init(&r->h, mtu, cfg, false);
 	r->dport = PEER_PORT;
 	ck_assert_int_eq(tcp_open(r->h.st, &ev_ops, &r->e, &r->s), 0);
 	ck_assert_int_eq(tcp_connect(r->s, h_ip(H_PEER_IP), PEER_PORT), 0);
@@ -171,12 +177,18 @@ void raw_open_syn(struct raw *r, const struct stack_config *cfg, struct tcp_hdr 
 void raw_connect(struct raw *r, const struct stack_config *cfg, const struct tcp_opts *o,
 		 uint16_t wnd)
 {
+	raw_connect_mtu(r, 1500, cfg, o, wnd);
+}
+
+void raw_connect_mtu(struct raw *r, unsigned mtu, const struct stack_config *cfg,
+		     const struct tcp_opts *o, uint16_t wnd)
+{
 	struct tcp_hdr h;
 	size_t len;
 
-	raw_open_syn(r, cfg, &h, NULL);
+	raw_open_syn_mtu(r, mtu, cfg, &h, NULL);
 	ck_assert_uint_eq(h.flags, TCP_SYN);
-	ck_assert(h.opts.has_mss && h.opts.mss == 1460);
+	ck_assert(h.opts.has_mss && h.opts.mss == mtu - 40);
 	ck_assert(h.opts.has_ws && h.opts.sack_perm && h.opts.has_ts);
 	r->sport = h.sport;
 	r->ack = h.seq + 1;
@@ -189,6 +201,17 @@ void raw_connect(struct raw *r, const struct stack_config *cfg, const struct tcp
 	ck_assert(raw_recv(r, &h, &len, NULL)); /* the handshake's ACK */
 	ck_assert_uint_eq(h.flags, TCP_ACK);
 	ck_assert_uint_eq(h.ack, r->seq);
+}
+
+void raw_listen(struct raw *r, const struct stack_config *cfg, unsigned backlog)
+{
+	memset(r, 0, sizeof(*r));
+	h_host_init(&r->h, 1500, cfg, false);
+	ck_assert_int_eq(tcp_open(r->h.st, &ev_ops, &r->le, &r->ls), 0);
+	ck_assert_int_eq(tcp_bind(r->ls, (struct in_addr){ INADDR_ANY }, 80), 0);
+	ck_assert_int_eq(tcp_listen(r->ls, backlog), 0);
+	r->sport = 80;
+	r->dport = PEER_PORT;
 }
 
 void raw_fini(struct raw *r)

@@ -69,9 +69,18 @@ bool raw_recv(struct raw *r, struct tcp_hdr *h, size_t *len, uint8_t *frame_out)
  * NULL). r->sport is not set, so a test may first watch the SYN being retransmitted. */
 void raw_open_syn(struct raw *r, const struct stack_config *cfg, struct tcp_hdr *syn,
 		  uint8_t *frame_out);
+/* The same on a link of the given MTU. */
+void raw_open_syn_mtu(struct raw *r, unsigned mtu, const struct stack_config *cfg,
+		      struct tcp_hdr *syn, uint8_t *frame_out);
 /* The stack connects to us; we answer with a SYN-ACK carrying o (NULL: MSS 1460 only). */
 void raw_connect(struct raw *r, const struct stack_config *cfg, const struct tcp_opts *o,
 		 uint16_t wnd);
+/* The same on a link of the given MTU (the stack's SYN offers MTU - 40). */
+void raw_connect_mtu(struct raw *r, unsigned mtu, const struct stack_config *cfg,
+		     const struct tcp_opts *o, uint16_t wnd);
+/* The stack listens on port 80 with backlog (r->ls); the peer is to send from
+ * PEER_PORT. */
+void raw_listen(struct raw *r, const struct stack_config *cfg, unsigned backlog);
 void raw_fini(struct raw *r);
 /* Advances in 1 ms steps until the stack sends something; returns the time taken. */
 uint64_t raw_wait(struct raw *r, struct tcp_hdr *h, size_t *len, uint64_t max_ns);
