@@ -3,7 +3,10 @@
  *
  * It wraps a device, it is not a flag inside one: the stack writes to the wrapper's netif,
  * which passes the write to the lower netif and records the frame the fill callback wrote;
- * the receive path calls pcap_netif_record_in() for each frame before stack_input(). */
+ * the receive path calls pcap_netif_record_in() for each frame before stack_input().
+ * It has the lower device's TSO (netif_gso_max) and records a super-segment as it went to
+ * the device: one record of up to 64 KiB with a partial TCP checksum, not the segments
+ * the device puts on the wire (tcpdump on a Linux interface with TSO shows the same). */
 #ifndef USTACK_BACKENDS_PCAP_H
 #define USTACK_BACKENDS_PCAP_H
 

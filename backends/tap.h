@@ -11,9 +11,12 @@
  * cheaper read(2)s. Each frame read comes after a struct virtio_net_hdr; the backend
  * finishes a partial checksum (backends/vnet.h) before the frame goes up, so the stack and
  * everything above rx_batch (pcap, counters) sees ordinary frames with correct checksums,
- * only some larger than the MTU. Transmit prepends a header that asks for nothing: the
- * stack still computes every checksum and never sends more than the MTU. When the kernel
- * refuses an ioctl the TAP is reopened plain (tap_offload() says which it is). */
+ * only some larger than the MTU. An ordinary write prepends a header that asks for
+ * nothing (the stack computed every checksum); with offload the netif also has TSO
+ * (netif_gso_max() 65535): netif_write_gso() sends a TCP super-segment of up to 64 KiB in
+ * one write(2) with a header asking the kernel to finish the checksum and cut it
+ * (VIRTIO_NET_HDR_GSO_TCPV4, backends/vnet.h). When the kernel refuses an ioctl the TAP is
+ * reopened plain (tap_offload() says which it is) and has no TSO. */
 #ifndef USTACK_BACKENDS_TAP_H
 #define USTACK_BACKENDS_TAP_H
 
@@ -56,6 +59,7 @@ struct tap_stats {
 	 * and frames dropped for a bad virtio-net header (short, checksum position outside
 	 * the frame, unexpected GSO type). */
 	uint64_t rx_csum_completed, rx_gso_frames, rx_vnet_drops;
+	uint64_t tx_gso_frames; /* super-segments written for the kernel to cut (TSO) */
 };
 const struct tap_stats *tap_stats(const struct tap *t);
 
