@@ -402,11 +402,9 @@ START_TEST(ipv4_gso_over_device_max_is_cut_here)
 }
 END_TEST
 
-START_TEST(ipv4_gso_waits_for_arp)
+/* The peer answers the host's ARP request (or tells it unasked). */
+static void arp_reply_from_peer(struct h_host *h)
 {
-	/* The next hop's MAC is unknown: ARP queues frames, so the stack cuts the
-	 * super-segment and the segments wait; the reply releases all of them. */
-	static uint8_t frame[2048];
 	struct mac peer = H_PEER_MAC, host = H_HOST_MAC;
 	struct arp_pkt reply = {
 		.op = ARP_OP_REPLY,
@@ -415,7 +413,19 @@ START_TEST(ipv4_gso_waits_for_arp)
 		.tha = host,
 		.tpa = h_ip(SRC),
 	};
-	uint8_t arp[ARP_PKT_LEN];
+	uint8_t arp[ARP_PKT_LEN], frame[64];
+	size_t n;
+
+	arp_pkt_emit(&reply, arp);
+	n = h_eth(frame, host, peer, ETH_TYPE_ARP, arp, sizeof(arp));
+	h_host_input(h, frame, n);
+}
+
+START_TEST(ipv4_gso_waits_for_arp)
+{
+	/* The next hop's MAC is unknown: ARP queues frames, so the stack cuts the
+	 * super-segment and the segments wait; the reply releases all of them. */
+	static uint8_t frame[2048];
 	struct h_host h;
 	size_t n;
 
@@ -427,14 +437,44 @@ START_TEST(ipv4_gso_waits_for_arp)
 	ck_assert_uint_gt(n, ETH_HDR_LEN);
 	ck_assert_uint_eq(be16_load(frame + 12), ETH_TYPE_ARP);
 	ck_assert_uint_eq(h_host_output(&h, frame, sizeof(frame)), 0);
-	arp_pkt_emit(&reply, arp);
-	n = h_eth(frame, host, peer, ETH_TYPE_ARP, arp, sizeof(arp));
-	h_host_input(&h, frame, n);
+	arp_reply_from_peer(&h);
 	burst_check(&h, 20, TCP_ACK | TCP_FIN, 4000, 1460);
 	/* resolved now: the next one goes to the device whole */
 	ck_assert_int_eq(gso_send(&h, 20, TCP_ACK, 4000, 1460), 0);
 	ck_assert_uint_eq(h_stat(h.st, STAT_IpOutGsoRequests), 1);
 	burst_check(&h, 20, TCP_ACK, 4000, 1460);
+	h_host_fini(&h);
+}
+END_TEST
+
+START_TEST(ipv4_gso_revalidates_stale_neighbour)
+{
+	/* A super-segment uses the ARP entry as any packet does: once it is older than the
+	 * reachable time, the write revalidates it with a unicast request (RFC 1122
+	 * §2.3.2.1) and still goes out whole to the known MAC. */
+	static uint8_t frame[MAXPKT + 64];
+	struct mac peer = H_PEER_MAC;
+	struct h_host h;
+	unsigned requests = 0, tcp = 0;
+	size_t n;
+
+	h_host_init(&h, 1500, NULL, true);
+	memnet_set_gso_max(&h.pair.a, IPV4_MAX_LEN);
+	arp_reply_from_peer(&h); /* learnt from a reply: reachable, not static */
+	h_host_advance(&h, 31 * H_S); /* past arp_reachable_ms (30 s) */
+	ck_assert_int_eq(gso_send(&h, 20, TCP_ACK, 4000, 1460), 0);
+	ck_assert_uint_eq(h_stat(h.st, STAT_IpOutGsoRequests), 1);
+	while ((n = h_host_output(&h, frame, sizeof(frame))) > 0) {
+		if (be16_load(frame + 12) == ETH_TYPE_ARP) {
+			ck_assert_mem_eq(frame, peer.b, 6); /* unicast */
+			requests++;
+		} else {
+			ck_assert_mem_eq(frame, peer.b, 6);
+			tcp++;
+		}
+	}
+	ck_assert_uint_eq(requests, 1);
+	ck_assert_uint_eq(tcp, 3);
 	h_host_fini(&h);
 }
 END_TEST
@@ -502,6 +542,7 @@ static Suite *gso_suite(void)
 	tcase_add_test(tc, ipv4_gso_largest_super_segment);
 	tcase_add_test(tc, ipv4_gso_over_device_max_is_cut_here);
 	tcase_add_test(tc, ipv4_gso_waits_for_arp);
+	tcase_add_test(tc, ipv4_gso_revalidates_stale_neighbour);
 	tcase_add_test(tc, ipv4_gso_small_goes_whole);
 	tcase_add_test(tc, ipv4_gso_rejects);
 	suite_add_tcase(s, tc);
