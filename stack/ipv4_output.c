@@ -249,13 +249,15 @@ static int ipv4_gso_software(struct ipv4 *ip, struct ipv4_frame_ctx *c, struct i
 	struct stack *st = ip->st;
 	size_t len = ipv4_fill_whole(ip->scratch, IPV4_MAX_LEN, c);
 	struct gso_tcp4 g;
+	size_t seg_max;
 	int r;
 
 	if (gso_tcp4_parse(&g, ip->scratch, len, c->gso_size) < 0) {
 		STAT_INC(st, IpOutDiscards);
 		return -EINVAL;
 	}
-	if (g.data_len > g.gso_size && g.hdr_len + g.gso_size > netif_mtu(st->nif)) {
+	seg_max = g.hdr_len + (g.data_len < g.gso_size ? g.data_len : g.gso_size);
+	if (seg_max > netif_mtu(st->nif)) {
 		STAT_INC(st, IpFragFails); /* DF: cut to the MSS, never fragmented */
 		return -EMSGSIZE;
 	}
