@@ -366,6 +366,40 @@ START_TEST(ipv4_gso_device_or_stack_cuts)
 }
 END_TEST
 
+START_TEST(ipv4_gso_peer_stack_counts_wire_segments)
+{
+	/* A super-segment from stack a through its TSO port to stack b: b verifies and
+	 * counts six datagrams and six TCP segments, as many as a's IpOutRequests says;
+	 * none has a bad checksum (b answers each with a RST: no such connection). */
+	struct h_net n;
+	struct ipv4_write_opts o = IPV4_WRITE_OPTS_DEFAULT;
+	struct tcp_fill_ctx c = { 20, TCP_ACK | TCP_PSH };
+	struct iovec iov = { payload, 5500 };
+	uint64_t out, in, segs;
+
+	h_net_init(&n, 1500, NULL, NULL, 9);
+	memnet_set_gso_max(&n.pair.a, IPV4_MAX_LEN);
+	/* resolve b's MAC first, as a connection's handshake would */
+	ck_assert_int_eq(ipv4_write(&n.a->ip, NULL, h_ip(DST), 253, 0, NULL, NULL, &iov, 1), 0);
+	h_net_pump(&n);
+	out = h_stat(n.a, STAT_IpOutRequests);
+	in = h_stat(n.b, STAT_IpInReceives);
+	segs = h_stat(n.b, STAT_TcpInSegs);
+	o.gso_size = 1000;
+	ck_assert_int_eq(ipv4_write(&n.a->ip, &o, h_ip(DST), IPV4_PROTO_TCP, 20, tcp_fill, &c,
+				    &iov, 1),
+			 0);
+	ck_assert_uint_eq(h_stat(n.a, STAT_IpOutGsoRequests), 1);
+	h_net_pump(&n);
+	ck_assert_uint_eq(h_stat(n.a, STAT_IpOutRequests) - out, 6);
+	ck_assert_uint_eq(h_stat(n.b, STAT_IpInReceives) - in, 6);
+	ck_assert_uint_eq(h_stat(n.b, STAT_TcpInSegs) - segs, 6);
+	ck_assert_uint_eq(h_stat(n.b, STAT_TcpInCsumErrors), 0);
+	ck_assert_uint_eq(h_stat(n.b, STAT_IpInHdrErrors), 0);
+	h_net_fini(&n);
+}
+END_TEST
+
 START_TEST(ipv4_gso_largest_super_segment)
 {
 	/* A whole 64 KiB datagram at an MSS of 1448 with timestamps: 46 segments, the last
@@ -539,6 +573,7 @@ static Suite *gso_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ipv4_write");
 	tcase_add_test(tc, ipv4_gso_device_or_stack_cuts);
+	tcase_add_test(tc, ipv4_gso_peer_stack_counts_wire_segments);
 	tcase_add_test(tc, ipv4_gso_largest_super_segment);
 	tcase_add_test(tc, ipv4_gso_over_device_max_is_cut_here);
 	tcase_add_test(tc, ipv4_gso_waits_for_arp);
