@@ -138,10 +138,10 @@ int pcap_netif_open(struct pcap_netif *p, struct netif *lower, const char *path)
 		return -ENAMETOOLONG;
 	memcpy(p->path, path, strlen(path) + 1);
 	p->lower = lower;
+	p->nif.gso_max = netif_gso_max(lower);
 	p->nif.ops = &pcap_ops;
 	p->nif.mac = lower->mac;
 	p->nif.mtu = lower->mtu;
-	p->nif.gso_max = netif_gso_max(lower);
 	return pcap_file_open(p, true);
 }
 

@@ -3,10 +3,7 @@
  *
  * It wraps a device, it is not a flag inside one: the stack writes to the wrapper's netif,
  * which passes the write to the lower netif and records the frame the fill callback wrote;
- * the receive path calls pcap_netif_record_in() for each frame before stack_input().
- * It has the lower device's TSO (netif_gso_max) and records a super-segment as it went to
- * the device: one record of up to 64 KiB with a partial TCP checksum, not the segments
- * the device puts on the wire (tcpdump on a Linux interface with TSO shows the same). */
+ * the receive path calls pcap_netif_record_in() for each frame before stack_input(). */
 #ifndef USTACK_BACKENDS_PCAP_H
 #define USTACK_BACKENDS_PCAP_H
 
@@ -16,6 +13,11 @@
 #include <stdio.h>
 
 #include "stack/netif.h"
+
+/* Transmit segmentation offload: the wrapper has the lower device's (netif_gso_max) and
+ * records a TCP super-segment as it went to the device: one record of up to 64 KiB with a
+ * partial TCP checksum, not the segments the device puts on the wire (tcpdump on a Linux
+ * interface with TSO shows the same). */
 
 /* Whole frames: with TAP receive offload a frame is up to 64 KiB of IP plus its Ethernet
  * header, more than the traditional 65535. tcpdump's own default is 262144. */

@@ -11,12 +11,9 @@
  * cheaper read(2)s. Each frame read comes after a struct virtio_net_hdr; the backend
  * finishes a partial checksum (backends/vnet.h) before the frame goes up, so the stack and
  * everything above rx_batch (pcap, counters) sees ordinary frames with correct checksums,
- * only some larger than the MTU. An ordinary write prepends a header that asks for
- * nothing (the stack computed every checksum); with offload the netif also has TSO
- * (netif_gso_max() 65535): netif_write_gso() sends a TCP super-segment of up to 64 KiB in
- * one write(2) with a header asking the kernel to finish the checksum and cut it
- * (VIRTIO_NET_HDR_GSO_TCPV4, backends/vnet.h). When the kernel refuses an ioctl the TAP is
- * reopened plain (tap_offload() says which it is) and has no TSO. */
+ * only some larger than the MTU. Transmit prepends a header that asks for nothing: the
+ * stack still computes every checksum and never sends more than the MTU. When the kernel
+ * refuses an ioctl the TAP is reopened plain (tap_offload() says which it is). */
 #ifndef USTACK_BACKENDS_TAP_H
 #define USTACK_BACKENDS_TAP_H
 
@@ -46,7 +43,12 @@ void tap_close(struct tap *t);
 struct netif *tap_netif(struct tap *t);
 int tap_fd(const struct tap *t);
 const char *tap_ifname(const struct tap *t);
-/* Whether receive offload is on; when it was asked for and is off, why (else ""). */
+/* Whether receive offload is on; when it was asked for and is off, why (else "").
+ *
+ * With it the netif also has transmit segmentation offload (TSO, stack/netif.h):
+ * netif_gso_max() is 65535 and netif_write_gso() sends a TCP super-segment of up to 64 KiB
+ * in one write(2), after a header asking the kernel to finish its checksum and cut it
+ * (VIRTIO_NET_HDR_GSO_TCPV4, backends/vnet.h). The ordinary write above is unchanged. */
 bool tap_offload(const struct tap *t);
 const char *tap_offload_why(const struct tap *t);
 /* Reads up to max frames, calling fn for each. Returns the number read (0: none waiting)
@@ -55,11 +57,11 @@ int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx);
 
 struct tap_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, tx_errors, rx_errors;
+	uint64_t tx_gso_frames; /* TSO super-segments written for the kernel to cut */
 	/* offload: frames whose checksum was finished here, GSO (larger than MTU) frames,
 	 * and frames dropped for a bad virtio-net header (short, checksum position outside
 	 * the frame, unexpected GSO type). */
 	uint64_t rx_csum_completed, rx_gso_frames, rx_vnet_drops;
-	uint64_t tx_gso_frames; /* super-segments written for the kernel to cut (TSO) */
 };
 const struct tap_stats *tap_stats(const struct tap *t);
 
