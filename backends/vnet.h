@@ -26,20 +26,6 @@ struct vnet_stats {
 	uint64_t bad_gso;	 /* a GSO type we did not ask for (UDP, TCPv6): dropped */
 };
 
-/* Reads the header (hdr: VNET_HDR_LEN bytes, any alignment) into h. */
-void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h);
-
-/* Writes a header that asks for nothing (no checksum to finish, no segmentation). */
-void vnet_hdr_emit_none(uint8_t *hdr);
-
-
-/* Prepares frame (len bytes of Ethernet frame after the header h) for the stack: finishes
- * a partial checksum, accepts a TCPv4 GSO frame as it is. Returns 0 (pass it on), -EINVAL
- * (csum_start/csum_offset do not fit the frame) or -EPROTONOSUPPORT (a GSO type other than
- * TCPv4); either error is counted in st (may be NULL) and the frame must be dropped. */
-int vnet_rx_fixup(const struct virtio_net_hdr *h, uint8_t *frame, size_t len,
-		  struct vnet_stats *st);
-
 /* Transmit offload: writes the header for frame (len bytes, Ethernet + a TCP/IPv4
  * super-segment with a partial checksum, stack/netif.h) asking the kernel to finish the
  * TCP checksum (NEEDS_CSUM, csum_start at the TCP header, csum_offset 16) and, when the
@@ -47,5 +33,18 @@ int vnet_rx_fixup(const struct virtio_net_hdr *h, uint8_t *frame, size_t len,
  * CWR, as Linux marks such a segment SKB_GSO_TCP_ECN; gso_size; hdr_len: Ethernet, IPv4
  * and TCP headers). Returns 0 or -EINVAL when the frame is not such a super-segment. */
 int vnet_hdr_emit_gso(uint8_t *hdr, const uint8_t *frame, size_t len, unsigned gso_size);
+
+/* Reads the header (hdr: VNET_HDR_LEN bytes, any alignment) into h. */
+void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h);
+
+/* Writes a header that asks for nothing (no checksum to finish, no segmentation). */
+void vnet_hdr_emit_none(uint8_t *hdr);
+
+/* Prepares frame (len bytes of Ethernet frame after the header h) for the stack: finishes
+ * a partial checksum, accepts a TCPv4 GSO frame as it is. Returns 0 (pass it on), -EINVAL
+ * (csum_start/csum_offset do not fit the frame) or -EPROTONOSUPPORT (a GSO type other than
+ * TCPv4); either error is counted in st (may be NULL) and the frame must be dropped. */
+int vnet_rx_fixup(const struct virtio_net_hdr *h, uint8_t *frame, size_t len,
+		  struct vnet_stats *st);
 
 #endif
