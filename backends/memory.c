@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "stack/stack.h"
+#include "stack/wire/be.h"
 #include "stack/wire/eth.h"
+#include "stack/wire/gso.h"
 
 #define MEMNET_MAX_FRAME (65535 + ETH_HDR_LEN)
 
@@ -110,7 +112,46 @@ static int memnet_write(struct netif *nif, size_t size, netif_fill_fn fill, void
 	return memnet_deliver(p, buf, len, true);
 }
 
-static const struct netif_ops memnet_ops = { .write = memnet_write };
+/* TSO as a TAP's kernel does it: the super-segment is cut (stack/wire/gso.h) and each
+ * segment goes on the wire, faults and on_write included, as if written one by one. */
+static int memnet_write_gso(struct netif *nif, size_t size, unsigned gso_size,
+			    netif_fill_fn fill, void *ctx)
+{
+	struct memnet_port *p = (struct memnet_port *)nif;
+	static uint8_t buf[MEMNET_MAX_FRAME], seg[MEMNET_MAX_FRAME];
+	struct gso_tcp4 g;
+	size_t len;
+	int r;
+
+	if (size > (size_t)nif->gso_max + ETH_HDR_LEN || size > sizeof(buf))
+		return -EMSGSIZE;
+	if (p->peer->queued >= p->peer->queue_limit) {
+		p->stats.refused++;
+		return -ENOBUFS;
+	}
+	len = fill(buf, size, ctx);
+	if (len < ETH_HDR_LEN || be16_load(buf + 12) != ETH_TYPE_IPV4 ||
+	    gso_tcp4_parse(&g, buf + ETH_HDR_LEN, len - ETH_HDR_LEN, gso_size) < 0 ||
+	    g.hdr_len + (g.segs > 1 ? gso_size : g.data_len) > nif->mtu) {
+		p->stats.gso_refused++; /* the kernel refuses what it cannot cut */
+		return -EINVAL;
+	}
+	p->stats.gso_writes++;
+	memcpy(seg, buf, ETH_HDR_LEN);
+	for (unsigned i = 0; i < g.segs; i++) {
+		size_t n = gso_tcp4_segment(&g, i, seg + ETH_HDR_LEN);
+
+		r = memnet_deliver(p, seg, ETH_HDR_LEN + n, true);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const struct netif_ops memnet_ops = {
+	.write = memnet_write,
+	.write_gso = memnet_write_gso,
+};
 
 static void memnet_port_init(struct memnet_port *p, struct memnet_port *peer, unsigned mtu,
 			     struct mac mac, uint64_t seed)
@@ -156,6 +197,11 @@ void memnet_pair_fini(struct memnet_pair *p)
 void memnet_set_faults(struct memnet_port *port, const struct memnet_faults *f)
 {
 	port->faults = *f;
+}
+
+void memnet_set_gso_max(struct memnet_port *port, unsigned gso_max)
+{
+	port->nif.gso_max = gso_max;
 }
 
 static struct memnet_frame *memnet_pop(struct memnet_port *port)

@@ -1,6 +1,8 @@
 /* An in-memory netif pair for unit tests: what one port writes is queued for the other.
  * Seeded fault injection on each direction (drop, duplicate, reorder, corrupt, truncate)
- * lets tests run two stacks over a bad link deterministically. No I/O, no clock. */
+ * lets tests run two stacks over a bad link deterministically. With TSO turned on
+ * (memnet_set_gso_max) a port cuts super-segments as a TAP's kernel does, so tests see the
+ * wire segments. No I/O, no clock. */
 #ifndef USTACK_BACKENDS_MEMORY_H
 #define USTACK_BACKENDS_MEMORY_H
 
@@ -30,6 +32,9 @@ struct memnet_frame {
 
 struct memnet_port_stats {
 	uint64_t written, dropped, duplicated, reordered, corrupted, truncated, refused;
+	/* TSO: super-segments cut into the written frames above, and those refused (not a
+	 * TCP/IPv4 datagram, or a segment over the MTU) */
+	uint64_t gso_writes, gso_refused;
 };
 
 struct memnet_port {
@@ -57,6 +62,9 @@ void memnet_pair_init(struct memnet_pair *p, unsigned mtu, struct mac mac_a, str
 		      uint64_t seed);
 void memnet_pair_fini(struct memnet_pair *p);
 void memnet_set_faults(struct memnet_port *port, const struct memnet_faults *f);
+/* TSO on this port (netif.h): the largest IPv4 datagram one netif_write_gso takes, cut
+ * as Linux's GSO cuts it; 0 (the default): no TSO. */
+void memnet_set_gso_max(struct memnet_port *port, unsigned gso_max);
 /* Takes the oldest frame waiting at port: returns its length (copied, at most cap bytes)
  * or 0 when none is waiting. */
 size_t memnet_recv(struct memnet_port *port, uint8_t *buf, size_t cap);

@@ -14,6 +14,11 @@
 
 #include "stack/netif.h"
 
+/* Transmit segmentation offload: the wrapper has the lower device's (netif_gso_max) and
+ * records a TCP super-segment as it went to the device: one record of up to 64 KiB with a
+ * partial TCP checksum, not the segments the device puts on the wire (tcpdump on a Linux
+ * interface with TSO shows the same). */
+
 /* Whole frames: with TAP receive offload a frame is up to 64 KiB of IP plus its Ethernet
  * header, more than the traditional 65535. tcpdump's own default is 262144. */
 #define PCAP_SNAPLEN 262144

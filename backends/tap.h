@@ -43,7 +43,12 @@ void tap_close(struct tap *t);
 struct netif *tap_netif(struct tap *t);
 int tap_fd(const struct tap *t);
 const char *tap_ifname(const struct tap *t);
-/* Whether receive offload is on; when it was asked for and is off, why (else ""). */
+/* Whether receive offload is on; when it was asked for and is off, why (else "").
+ *
+ * With it the netif also has transmit segmentation offload (TSO, stack/netif.h):
+ * netif_gso_max() is 65535 and netif_write_gso() sends a TCP super-segment of up to 64 KiB
+ * in one write(2), after a header asking the kernel to finish its checksum and cut it
+ * (VIRTIO_NET_HDR_GSO_TCPV4, backends/vnet.h). The ordinary write above is unchanged. */
 bool tap_offload(const struct tap *t);
 const char *tap_offload_why(const struct tap *t);
 /* Reads up to max frames, calling fn for each. Returns the number read (0: none waiting)
@@ -52,6 +57,7 @@ int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx);
 
 struct tap_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes, tx_errors, rx_errors;
+	uint64_t tx_gso_frames; /* TSO super-segments written for the kernel to cut */
 	/* offload: frames whose checksum was finished here, GSO (larger than MTU) frames,
 	 * and frames dropped for a bad virtio-net header (short, checksum position outside
 	 * the frame, unexpected GSO type). */

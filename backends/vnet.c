@@ -6,6 +6,8 @@
 #include "stack/wire/be.h"
 #include "stack/wire/csum.h"
 #include "stack/wire/eth.h"
+#include "stack/wire/gso.h"
+#include "stack/wire/tcp.h"
 
 void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h)
 {
@@ -15,6 +17,29 @@ void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h)
 void vnet_hdr_emit_none(uint8_t *hdr)
 {
 	memset(hdr, 0, VNET_HDR_LEN); /* flags 0, VIRTIO_NET_HDR_GSO_NONE */
+}
+
+int vnet_hdr_emit_gso(uint8_t *hdr, const uint8_t *frame, size_t len, unsigned gso_size)
+{
+	struct virtio_net_hdr h;
+	struct gso_tcp4 g;
+
+	if (len < ETH_HDR_LEN || be16_load(frame + 12) != ETH_TYPE_IPV4 || gso_size > 0xffff ||
+	    gso_tcp4_parse(&g, frame + ETH_HDR_LEN, len - ETH_HDR_LEN, gso_size) < 0)
+		return -EINVAL;
+	memset(&h, 0, sizeof(h));
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.csum_start = (uint16_t)(ETH_HDR_LEN + g.ip_hdr_len);
+	h.csum_offset = 16; /* the TCP checksum field, RFC 9293 §3.1 */
+	h.hdr_len = (uint16_t)(ETH_HDR_LEN + g.hdr_len);
+	if (g.segs > 1) {
+		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		if (frame[ETH_HDR_LEN + g.ip_hdr_len + 13] & TCP_CWR)
+			h.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+		h.gso_size = (uint16_t)gso_size;
+	}
+	memcpy(hdr, &h, sizeof(h));
+	return 0;
 }
 
 /* Where the checksummed bytes end: the end of the IPv4 datagram when the frame carries

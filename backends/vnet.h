@@ -1,4 +1,4 @@
-/* The virtio-net header of a TAP opened with IFF_VNET_HDR (receive offload).
+/* The virtio-net header of a TAP opened with IFF_VNET_HDR (receive and transmit offload).
  *
  * With TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) the kernel hands the TAP reader frames whose
  * TCP/UDP checksum is not computed yet (VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum field
@@ -25,6 +25,14 @@ struct vnet_stats {
 	uint64_t bad_csum_pos;	 /* csum_start/csum_offset outside the frame: dropped */
 	uint64_t bad_gso;	 /* a GSO type we did not ask for (UDP, TCPv6): dropped */
 };
+
+/* Transmit offload: writes the header for frame (len bytes, Ethernet + a TCP/IPv4
+ * super-segment with a partial checksum, stack/netif.h) asking the kernel to finish the
+ * TCP checksum (NEEDS_CSUM, csum_start at the TCP header, csum_offset 16) and, when the
+ * data is longer than gso_size, to cut it (gso_type TCPV4, with ECN when the header has
+ * CWR, as Linux marks such a segment SKB_GSO_TCP_ECN; gso_size; hdr_len: Ethernet, IPv4
+ * and TCP headers). Returns 0 or -EINVAL when the frame is not such a super-segment. */
+int vnet_hdr_emit_gso(uint8_t *hdr, const uint8_t *frame, size_t len, unsigned gso_size);
 
 /* Reads the header (hdr: VNET_HDR_LEN bytes, any alignment) into h. */
 void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h);

@@ -284,6 +284,31 @@ static int arp_enqueue(struct arp *arp, struct arp_entry *e, uint16_t ethertype,
 	return 0;
 }
 
+/* A packet goes to e's MAC now: age a reachable entry, revalidate a stale one. */
+static void arp_use(struct arp *arp, struct arp_entry *e)
+{
+	struct stack *st = arp->st;
+
+	switch (e->state) {
+	case ARP_STATE_REACHABLE:
+		if (st->now_ns - e->confirmed_ns < ms_to_ns(st->cfg.arp_reachable_ms))
+			break;
+		e->state = ARP_STATE_STALE;
+		/* fall through */
+	case ARP_STATE_STALE:
+		/* RFC 1122 §2.3.2.1: keep using the entry, revalidate it with a unicast
+		 * request; a reply makes it reachable again. */
+		if (!e->refreshing) {
+			e->refreshing = true;
+			e->tries = 0;
+			arp_request(arp, e, true);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 int arp_output(struct arp *arp, struct in_addr nexthop, uint16_t ethertype, size_t size,
 	       eth_fill_fn fill, void *ctx)
 {
@@ -310,27 +335,23 @@ int arp_output(struct arp *arp, struct in_addr nexthop, uint16_t ethertype, size
 		return r;
 	}
 	e->used_ns = now;
-	switch (e->state) {
-	case ARP_STATE_INCOMPLETE:
+	if (e->state == ARP_STATE_INCOMPLETE)
 		return arp_enqueue(arp, e, ethertype, size, fill, ctx);
-	case ARP_STATE_REACHABLE:
-		if (now - e->confirmed_ns < ms_to_ns(st->cfg.arp_reachable_ms))
-			break;
-		e->state = ARP_STATE_STALE;
-		/* fall through */
-	case ARP_STATE_STALE:
-		/* RFC 1122 §2.3.2.1: keep using the entry, revalidate it with a unicast
-		 * request; a reply makes it reachable again. */
-		if (!e->refreshing) {
-			e->refreshing = true;
-			e->tries = 0;
-			arp_request(arp, e, true);
-		}
-		break;
-	default:
-		break;
-	}
+	arp_use(arp, e);
 	return eth_write(&st->eth, NULL, e->mac, ethertype, size, fill, ctx);
+}
+
+int arp_resolved(struct arp *arp, struct in_addr nexthop, struct mac *mac)
+{
+	struct arp_entry *e = arp_find(arp, nexthop);
+
+	if (!e || (e->state != ARP_STATE_REACHABLE && e->state != ARP_STATE_STALE &&
+		   e->state != ARP_STATE_STATIC))
+		return -ENOENT;
+	e->used_ns = arp->st->now_ns;
+	arp_use(arp, e);
+	*mac = e->mac;
+	return 0;
 }
 
 static void arp_confirm(struct arp *arp, struct arp_entry *e, struct mac mac)

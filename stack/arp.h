@@ -73,6 +73,10 @@ int arp_output(struct arp *arp, struct in_addr nexthop, uint16_t ethertype, size
 int arp_announce(struct arp *arp);
 int arp_add_static(struct arp *arp, struct in_addr ip, struct mac mac);
 int arp_remove(struct arp *arp, struct in_addr ip);
+/* The MAC to send to nexthop now, with the entry used as arp_output() uses it (aged, a
+ * stale one revalidated): 0, or -ENOENT when it is not resolved (arp_output() queues, this
+ * does not). For a write that cannot be queued as it is (a TSO super-segment). */
+int arp_resolved(struct arp *arp, struct in_addr nexthop, struct mac *mac);
 /* Cached MAC of ip without sending anything: 0 or -ENOENT. */
 int arp_lookup(const struct arp *arp, struct in_addr ip, struct mac *mac);
 size_t arp_dump(const struct arp *arp, struct arp_entry_info *out, size_t max);

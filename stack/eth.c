@@ -27,10 +27,11 @@ static size_t eth_fill_frame(uint8_t *buf, size_t len, void *ctx)
 	return ETH_HDR_LEN + c->fill(buf + ETH_HDR_LEN, len - ETH_HDR_LEN, c->ctx);
 }
 
-int eth_write(struct eth *eth, const struct mac *src, struct mac dst, uint16_t ethertype,
-	      size_t size, eth_fill_fn fill, void *ctx)
+/* One frame to the device: an ordinary one (gso_size 0), or a TSO super-segment. */
+static int eth_send(struct eth *eth, const struct mac *src, struct mac dst, uint16_t ethertype,
+		    size_t size, unsigned gso_size, eth_fill_fn fill, void *ctx)
 {
-	size_t mtu = netif_mtu(eth->nif);
+	size_t max = gso_size ? netif_gso_max(eth->nif) : netif_mtu(eth->nif);
 	struct eth_fill_ctx c = {
 		.h = { .dst = dst, .src = src ? *src : netif_mac(eth->nif), .type = ethertype },
 		.fill = fill,
@@ -39,18 +40,37 @@ int eth_write(struct eth *eth, const struct mac *src, struct mac dst, uint16_t e
 	int r;
 
 	if (size == 0)
-		size = mtu;
-	if (size > mtu) {
+		size = max;
+	if (size > max) {
 		STAT_INC(eth->st, EthOutErrors);
 		return -EMSGSIZE;
 	}
-	r = netif_write(eth->nif, ETH_HDR_LEN + size, eth_fill_frame, &c);
+	if (gso_size)
+		r = netif_write_gso(eth->nif, ETH_HDR_LEN + size, gso_size, eth_fill_frame, &c);
+	else
+		r = netif_write(eth->nif, ETH_HDR_LEN + size, eth_fill_frame, &c);
 	if (r < 0) {
 		STAT_INC(eth->st, EthOutErrors);
 		return r;
 	}
 	STAT_INC(eth->st, EthOutFrames);
 	return 0;
+}
+
+int eth_write(struct eth *eth, const struct mac *src, struct mac dst, uint16_t ethertype,
+	      size_t size, eth_fill_fn fill, void *ctx)
+{
+	return eth_send(eth, src, dst, ethertype, size, 0, fill, ctx);
+}
+
+int eth_write_gso(struct eth *eth, struct mac dst, uint16_t ethertype, size_t size,
+		  unsigned gso_size, eth_fill_fn fill, void *ctx)
+{
+	if (gso_size == 0)
+		return -EINVAL;
+	if (!netif_gso_max(eth->nif))
+		return -EOPNOTSUPP;
+	return eth_send(eth, NULL, dst, ethertype, size, gso_size, fill, ctx);
 }
 
 void eth_input(struct eth *eth, const uint8_t *frame, size_t len)

@@ -22,6 +22,9 @@ struct ipv4_write_opts {
 	uint8_t ttl;	    /* 0: the stack's default */
 	uint8_t tos;
 	struct in_addr src; /* INADDR_ANY: our address */
+	/* TCP only, 0: none. The datagram is a TCP super-segment whose data goes on the
+	 * wire in segments of gso_size bytes (the MSS less TCP options); see ipv4_write. */
+	uint16_t gso_size;
 };
 
 /* What NULL opts mean. */
@@ -83,7 +86,17 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast);
  * is copied after it. Over the MTU it is sent as fragments (offsets in 8-byte units, any
  * MTU) unless o->fragment is false: then DF is set and the result is -EMSGSIZE.
  * Returns 0 or: -EMSGSIZE, -ENETUNREACH (off-link, no gateway), -EHOSTUNREACH (ARP
- * failed), -ENOBUFS (device ring or ARP queue full), -EINVAL. */
+ * failed), -ENOBUFS (device ring or ARP queue full), -EINVAL.
+ *
+ * With o->gso_size (TSO, netif.h) the datagram is one TCP header and up to 64 KiB of data
+ * (at most IPV4_MAX_LEN in all), sent with DF and never fragmented: whole when it fits the
+ * MTU, to the device in one write when it has TSO (netif_gso_max) and the next hop's MAC
+ * is known, else cut here into the same wire segments (stack/wire/gso.h; a segment must
+ * fit the MTU: -EMSGSIZE). The TCP checksum is then this layer's job, whatever the fill
+ * left in the field: complete, or the pseudo-header part when the device completes it.
+ * The segments take consecutive IP IDs. IpOutRequests counts wire segments, as the peer's
+ * IpInReceives will (Linux counts the super-segment once); IpOutGsoRequests or
+ * IpOutGsoSoftware counts the super-segment. Other protocols: -EINVAL. */
 int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr dst,
 	       uint8_t proto, size_t size, ipv4_fill_fn fill, void *ctx,
 	       const struct iovec *payload, int npayload);

@@ -8,8 +8,11 @@
 #include "ipv4.h"
 #include "netif.h"
 #include "stack_var.h"
+#include "wire/csum.h"
 #include "wire/eth.h"
+#include "wire/gso.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 
 int ipv4_init(struct ipv4 *ip, struct stack *st)
 {
@@ -124,7 +127,33 @@ struct ipv4_frame_ctx {
 	int niov;
 	size_t payload_len;
 	size_t frag_off, frag_len; /* fragments: the slice of the data */
+	/* TSO writes (gso_size): what becomes of the TCP checksum field */
+	enum { IPV4_TCP_CSUM_KEEP, IPV4_TCP_CSUM_FULL, IPV4_TCP_CSUM_PARTIAL } tcp_csum;
+	unsigned gso_size;
+	unsigned segs; /* wire segments of the super-segment written */
 };
+
+/* RFC 9293 §3.1: the checksum of a TCP datagram written whole, or only its pseudo-header
+ * part when the device sums the rest (netif.h). */
+static void ipv4_tcp_csum(uint8_t *dgram, const struct ipv4_frame_ctx *c)
+{
+	size_t tcp_len = c->h.total_len - IPV4_HDR_LEN;
+	uint8_t *th = dgram + IPV4_HDR_LEN;
+	struct csum cs = CSUM_INIT;
+	uint16_t sum;
+
+	if (tcp_len < TCP_HDR_LEN)
+		return; /* no header to hold it: the peer drops it, as it would anyway */
+	if (c->tcp_csum == IPV4_TCP_CSUM_PARTIAL) {
+		sum = gso_tcp4_partial_csum(c->h.src, c->h.dst, tcp_len);
+	} else {
+		memset(th + 16, 0, 2);
+		csum_feed_pseudo(&cs, c->h.src, c->h.dst, IPV4_PROTO_TCP, (uint16_t)tcp_len);
+		csum_feed(&cs, th, tcp_len);
+		sum = csum_finish(&cs);
+	}
+	memcpy(th + 16, &sum, 2);
+}
 
 static size_t ipv4_fill_whole(uint8_t *buf, size_t len, void *ctx)
 {
@@ -142,7 +171,21 @@ static size_t ipv4_fill_whole(uint8_t *buf, size_t len, void *ctx)
 	ipv4_gather(buf + IPV4_HDR_LEN + n, 0, c->payload_len, NULL, 0, c->iov, c->niov);
 	c->h.total_len = (uint16_t)(IPV4_HDR_LEN + n + c->payload_len);
 	ipv4_hdr_emit(&c->h, buf);
+	if (c->tcp_csum != IPV4_TCP_CSUM_KEEP)
+		ipv4_tcp_csum(buf, c);
 	return c->h.total_len;
+}
+
+/* A super-segment for the device to cut: also learns how many segments it makes. */
+static size_t ipv4_fill_gso(uint8_t *buf, size_t len, void *ctx)
+{
+	struct ipv4_frame_ctx *c = ctx;
+	size_t n = ipv4_fill_whole(buf, len, ctx);
+	struct gso_tcp4 g;
+
+	/* A fill that wrote no valid TCP header: the device refuses the frame. */
+	c->segs = gso_tcp4_parse(&g, buf, n, c->gso_size) == 0 ? g.segs : 1;
+	return n;
 }
 
 static size_t ipv4_fill_fragment(uint8_t *buf, size_t len, void *ctx)
@@ -181,6 +224,98 @@ static int ipv4_fragment(struct ipv4 *ip, struct ipv4_frame_ctx *c, struct in_ad
 	}
 	STAT_INC(st, IpFragOKs);
 	return 0;
+}
+
+struct ipv4_gso_seg_ctx {
+	const struct gso_tcp4 *g;
+	unsigned i;
+};
+
+static size_t ipv4_fill_gso_segment(uint8_t *buf, size_t len, void *ctx)
+{
+	const struct ipv4_gso_seg_ctx *s = ctx;
+
+	(void)len;
+	return gso_tcp4_segment(s->g, s->i, buf);
+}
+
+/* The super-segment cut here (no TSO, or the next hop's MAC is still unknown and ARP
+ * queues frames, not super-segments): built whole in scratch, then each wire segment
+ * copied out of it with its own headers. */
+static int ipv4_gso_software(struct ipv4 *ip, struct ipv4_frame_ctx *c, struct in_addr nexthop)
+{
+	struct stack *st = ip->st;
+	size_t len = ipv4_fill_whole(ip->scratch, IPV4_MAX_LEN, c);
+	struct gso_tcp4 g;
+	size_t seg_max;
+	int r;
+
+	if (gso_tcp4_parse(&g, ip->scratch, len, c->gso_size) < 0) {
+		STAT_INC(st, IpOutDiscards);
+		return -EINVAL;
+	}
+	seg_max = g.hdr_len + (g.data_len < g.gso_size ? g.data_len : g.gso_size);
+	if (seg_max > netif_mtu(st->nif)) {
+		STAT_INC(st, IpFragFails); /* DF: cut to the MSS, never fragmented */
+		return -EMSGSIZE;
+	}
+	ip->next_id = (uint16_t)(ip->next_id + g.segs - 1);
+	for (unsigned i = 0; i < g.segs; i++) {
+		struct ipv4_gso_seg_ctx sc = { &g, i };
+		size_t off = (size_t)i * g.gso_size;
+		size_t data = g.data_len - off < g.gso_size ? g.data_len - off : g.gso_size;
+
+		r = ipv4_xmit(ip, nexthop, false, g.hdr_len + data, ipv4_fill_gso_segment, &sc);
+		if (r < 0) {
+			STAT_INC(st, IpOutDiscards);
+			return r;
+		}
+		if (i > 0)
+			STAT_INC(st, IpOutRequests); /* the first was counted on entry */
+	}
+	STAT_INC(st, IpOutGsoSoftware);
+	return 0;
+}
+
+/* A TCP super-segment (ipv4_write with gso_size). */
+static int ipv4_write_gso(struct ipv4 *ip, struct ipv4_frame_ctx *c, unsigned gso_size,
+			  struct in_addr nexthop, bool bcast)
+{
+	struct stack *st = ip->st;
+	size_t mtu = netif_mtu(st->nif);
+	size_t max_len = IPV4_HDR_LEN + c->size + c->payload_len;
+	struct mac mac;
+	int r;
+
+	if (c->h.proto != IPV4_PROTO_TCP || bcast) {
+		STAT_INC(st, IpOutDiscards);
+		return -EINVAL;
+	}
+	if (max_len > IPV4_MAX_LEN || IPV4_HDR_LEN + TCP_HDR_LEN + gso_size > mtu) {
+		STAT_INC(st, IpOutDiscards);
+		return -EMSGSIZE;
+	}
+	/* Segments are cut to size, never fragmented (RFC 1191 path MTU discovery). */
+	c->h.df = true;
+	c->gso_size = gso_size;
+	if (max_len <= mtu) {
+		c->tcp_csum = IPV4_TCP_CSUM_FULL;
+		return ipv4_xmit(ip, nexthop, false, max_len, ipv4_fill_whole, c);
+	}
+	if (max_len <= netif_gso_max(st->nif) && arp_resolved(&st->arp, nexthop, &mac) == 0) {
+		c->tcp_csum = IPV4_TCP_CSUM_PARTIAL;
+		r = eth_write_gso(&st->eth, mac, ETH_TYPE_IPV4, max_len, gso_size, ipv4_fill_gso,
+				  c);
+		if (r < 0)
+			return r;
+		/* The device gave the segments IDs id .. id + segs - 1. */
+		ip->next_id = (uint16_t)(ip->next_id + c->segs - 1);
+		STAT_ADD(st, IpOutRequests, c->segs - 1);
+		STAT_INC(st, IpOutGsoRequests);
+		return 0;
+	}
+	c->tcp_csum = IPV4_TCP_CSUM_PARTIAL; /* as for the device: the cut finishes it */
+	return ipv4_gso_software(ip, c, nexthop);
 }
 
 int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr dst,
@@ -229,6 +364,8 @@ int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr 
 		STAT_INC(st, IpOutNoRoutes);
 		return r;
 	}
+	if (opts.gso_size)
+		return ipv4_write_gso(ip, &c, opts.gso_size, nexthop, bcast);
 	if (IPV4_HDR_LEN + size + c.payload_len <= mtu) /* the common case: fill in place */
 		return ipv4_xmit(ip, nexthop, bcast, IPV4_HDR_LEN + size + c.payload_len,
 				 ipv4_fill_whole, &c);

@@ -53,6 +53,8 @@
 	STAT(Ip, FragOKs, "datagrams fragmented")                                              \
 	STAT(Ip, FragFails, "datagrams not fragmented because DF was set")                     \
 	STAT(Ip, FragCreates, "fragments created")                                             \
+	STAT(Ip, OutGsoRequests, "TCP super-segments the device cuts (TSO), one write each")   \
+	STAT(Ip, OutGsoSoftware, "TCP super-segments cut by the stack (no TSO, ARP pending)")  \
 	STAT(Icmp, InMsgs, "messages received, including those in error")                      \
 	STAT(Icmp, InErrors, "messages with bad checksum, length or content")                  \
 	STAT(Icmp, InCsumErrors, "messages with a bad checksum")                               \

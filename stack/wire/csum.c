@@ -1,6 +1,6 @@
 /* The Internet checksum: RFC 1071 (computation), RFC 1624 (incremental update).
  *
- * The sum is accumulated over native-order loads. RFC 1071 §2(B) shows the one's complement
+ * The sum is accumulated over native-order loads. RFC 1071 §2(A) shows the one's complement
  * sum is byte-order independent: summing byte-swapped words gives the byte-swapped sum, so
  * a result stored back with memcpy is already in network byte order. Loads go through
  * memcpy because buffers may be at any alignment. */
@@ -37,6 +37,48 @@ static uint16_t word_of(uint8_t hi, uint8_t lo)
 	return v;
 }
 
+/* Adds the 64-bit words of p (len a multiple of 8) to s. One's complement addition works
+ * in any word size that is a multiple of 16 bits (RFC 1071 §2(B) "parallel summation",
+ * §2(C) "deferred carries"): each carry out of bit 63 is added back in (end-around carry),
+ * and 2^64 - 1 is a multiple of 0xffff, so the 64-bit sum folds to the 16-bit one. The carries are counted aside rather than added at once, which
+ * keeps the loop at one add and one add-with-carry per 8 bytes (gcc -O2 on x86-64: addq,
+ * adcq $0) with no chain through a compare; 32 bytes per iteration halve the loop cost. */
+static uint64_t sum64_words(const uint8_t *p, size_t len, uint64_t s)
+{
+	uint64_t carries = 0;
+
+	while (len >= 32) {
+		uint64_t a, b, c, d;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		s += a;
+		carries += s < a;
+		s += b;
+		carries += s < b;
+		s += c;
+		carries += s < c;
+		s += d;
+		carries += s < d;
+		p += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		uint64_t a;
+
+		memcpy(&a, p, 8);
+		s += a;
+		carries += s < a;
+		p += 8;
+		len -= 8;
+	}
+	/* At most len / 8 carries: adding them back cannot wrap twice. */
+	s += carries;
+	return s + (s < carries);
+}
+
 void csum_feed(struct csum *c, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -52,9 +94,13 @@ void csum_feed(struct csum *c, const void *data, size_t len)
 		len--;
 		c->odd = false;
 	}
-	/* 32-bit loads into a 64-bit accumulator: 2^32 additions before overflow, and the
-	 * accumulator is folded on exit so chained feeds never get near that. */
-	while (len >= 4) {
+	/* Loads go through memcpy: buffers may be at any alignment, and the words need
+	 * only start at even offsets of the message, which they do from here. */
+	s = sum64_words(p, len & ~(size_t)7, fold64(s));
+	p += len & ~(size_t)7;
+	len &= 7;
+	s = fold64(s);
+	if (len >= 4) {
 		uint32_t v;
 
 		memcpy(&v, p, sizeof(v));

@@ -18,6 +18,7 @@
 #include "harness.h"
 #include "stack/wire/csum.h"
 #include "stack/wire/eth.h"
+#include "stack/wire/gso.h"
 #include "stack/wire/tcp.h"
 #include "stack/wire/udp.h"
 
@@ -273,6 +274,68 @@ START_TEST(vnet_gso_tcpv4)
 }
 END_TEST
 
+/* Transmit: the header asking the kernel to finish and cut a super-segment. */
+START_TEST(vnet_tx_gso_header)
+{
+	size_t len, l4 = ETH_HDR_LEN + 20;
+	uint8_t *f = gso_frame(3000, &len);
+	uint8_t raw[VNET_HDR_LEN];
+	struct virtio_net_hdr h;
+
+	/* The field gso_frame() leaves (the kernel's tcp_v4_send_check) is the stack's. */
+	ck_assert_uint_eq(field16(f + l4 + 16),
+			  gso_tcp4_partial_csum(ip_src(f), ip_dst(f), len - l4));
+	memset(raw, 0xaa, sizeof(raw));
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 1448), 0);
+	ck_assert_uint_eq(raw[0], VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ck_assert_uint_eq(raw[1], VIRTIO_NET_HDR_GSO_TCPV4);
+	vnet_hdr_parse(raw, &h);
+	ck_assert_uint_eq(h.hdr_len, ETH_HDR_LEN + 20 + 20);
+	ck_assert_uint_eq(h.gso_size, 1448);
+	ck_assert_uint_eq(h.csum_start, l4);
+	ck_assert_uint_eq(h.csum_offset, 16);
+	/* What the kernel then does with the checksum is what our receive side does. */
+	ck_assert_int_eq(vnet_rx_fixup(&h, f, len, NULL), 0);
+	ck_assert_uint_eq(field16(f + l4 + 16), full_recompute(f, len, 6, 16));
+	/* CWR: the segment is marked ECN, as Linux marks it SKB_GSO_TCP_ECN. */
+	f[l4 + 13] |= 0x80;
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 1448), 0);
+	ck_assert_uint_eq(raw[1], VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN);
+	/* Not a TCP/IPv4 super-segment, or no usable size: refused. */
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 0), -EINVAL);
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 65536), -EINVAL);
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, 40, 1448), -EINVAL);
+	f[l4 - 20 + 9] = 17;
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 1448), -EINVAL);
+	f[l4 - 20 + 9] = 6;
+	f[12] = 0x86; /* EtherType 0x8600: not IPv4 */
+	ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 1448), -EINVAL);
+	free(f);
+}
+END_TEST
+
+START_TEST(vnet_tx_gso_one_segment)
+{
+	/* Data within gso_size (or none): no segmentation asked, the checksum still is. */
+	static const size_t sizes[] = { 1448, 1, 0 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t len;
+		uint8_t *f = gso_frame(sizes[i], &len);
+		uint8_t raw[VNET_HDR_LEN];
+		struct virtio_net_hdr h;
+
+		ck_assert_int_eq(vnet_hdr_emit_gso(raw, f, len, 1448), 0);
+		vnet_hdr_parse(raw, &h);
+		ck_assert_uint_eq(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		ck_assert_uint_eq(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		ck_assert_uint_eq(h.gso_size, 0);
+		ck_assert_uint_eq(h.csum_start, ETH_HDR_LEN + 20);
+		free(f);
+	}
+}
+END_TEST
+
 /* Checksum positions outside the frame: -EINVAL, counted, frame untouched. */
 START_TEST(vnet_bad_csum_pos)
 {
@@ -397,6 +460,8 @@ static Suite *vnet_suite(void)
 	tcase_add_test(tc, vnet_golden_tcp_syn);
 	tcase_add_test(tc, vnet_padding_not_summed);
 	tcase_add_test(tc, vnet_gso_tcpv4);
+	tcase_add_test(tc, vnet_tx_gso_header);
+	tcase_add_test(tc, vnet_tx_gso_one_segment);
 	tcase_add_test(tc, vnet_bad_csum_pos);
 	tcase_add_test(tc, vnet_gso_types);
 	tcase_add_test(tc, vnet_random);

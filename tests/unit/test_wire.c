@@ -206,6 +206,38 @@ START_TEST(csum_matches_reference)
 }
 END_TEST
 
+START_TEST(csum_random_lengths_offsets)
+{
+	/* The 64-bit loop against the 16-bit reference: random lengths up to a 64 KiB
+	 * datagram, every start offset modulo 8 and beyond, random data and all ones (a
+	 * carry out of every word), one-shot and after an odd or even random prefix. */
+	enum { MAX = 65536 + 16 };
+	uint8_t *buf = malloc(MAX), *ones = malloc(MAX);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(ones);
+	for (size_t i = 0; i < MAX; i++)
+		buf[i] = (uint8_t)prng();
+	memset(ones, 0xff, MAX);
+	for (int round = 0; round < 400; round++) {
+		size_t len = round < 200 ? prng() % 2048 : prng() % 65537;
+		size_t a = prng() % 16;
+		size_t cut = len ? prng() % (len + 1) : 0;
+		uint8_t *b = round % 5 == 0 ? ones : buf;
+		struct csum c = CSUM_INIT;
+		uint16_t want = ref_csum(b + a, len);
+
+		ck_assert_uint_eq(csum_buf(b + a, len), want);
+		csum_feed(&c, b + a, cut);
+		csum_feed(&c, b + a + cut, len - cut);
+		ck_assert_uint_eq(csum_finish(&c), want);
+	}
+	ck_assert_uint_eq(csum_buf(ones + 3, 65535), ref_csum(ones + 3, 65535));
+	free(buf);
+	free(ones);
+}
+END_TEST
+
 START_TEST(csum_odd_pieces_every_split)
 {
 	/* Two pieces split at every point, the first of every parity, and the buffers at
@@ -1111,6 +1143,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(tc, csum_rfc1071_example);
 	tcase_add_test(tc, csum_empty_and_single);
 	tcase_add_test(tc, csum_matches_reference);
+	tcase_add_test(tc, csum_random_lengths_offsets);
 	tcase_add_test(tc, csum_odd_pieces_every_split);
 	tcase_add_test(tc, csum_odd_pieces_many);
 	tcase_add_test(tc, csum_odd_byte_at_a_time);
