@@ -175,6 +175,12 @@ int kv_lmdb_backend_open(const char *dir, const struct kv_limits *lim,
 		return lmdb_err(rc);
 	}
 	/* An existing file larger than the map keeps its size (LMDB takes the larger). */
+	/* The key encoding's limit must fit LMDB's (511 bytes unless built otherwise). */
+	if (mdb_env_get_maxkeysize(b->env) < KV_KEY_MAX_BYTES) {
+		mdb_env_close(b->env);
+		free(b);
+		return -ENAMETOOLONG;
+	}
 	rc = mdb_env_set_mapsize(b->env, lim->map_size_bytes);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_env_open(b->env, dir, 0, 0640);

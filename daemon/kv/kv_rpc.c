@@ -408,9 +408,7 @@ static int h_batch(const struct kv_rpc_store *st, struct json_object *params, ui
 		}
 	}
 	r = kv_batch(st->kv, ops, n, now_ns, &failed);
-	if (r < 0 && n == 0) {
-		r = store_error(res, r, "/", NULL, 0);
-	} else if (r < 0) {
+	if (r < 0) { /* n > 0: an empty batch always succeeds */
 		const struct kv_op *f = &ops[failed < n ? failed : n - 1]; /* n: the commit */
 
 		r = store_error(res, r, f->key, f->dest, (long)failed);

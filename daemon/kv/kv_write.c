@@ -268,8 +268,11 @@ int kv_batch(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns, 
 {
 	struct kv_txn *txn;
 	size_t i;
-	int r = kv->ops->begin(kv->be, true, &txn);
+	int r;
 
+	if (n == 0)
+		return 0; /* nothing to apply: no transaction, no flush */
+	r = kv->ops->begin(kv->be, true, &txn);
 	if (r < 0) {
 		if (failed)
 			*failed = 0;
