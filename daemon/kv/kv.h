@@ -110,6 +110,21 @@ int kv_rename(struct kv *kv, const char *source, const char *dest, uint64_t now_
  * the index of the operation that failed (n for the commit itself). */
 int kv_batch(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns, size_t *failed);
 
+/* Group commit: several independent batches (e.g. from different clients) in one
+ * transaction, so that they share one commit and its flushes. Each batch is applied all
+ * or nothing on its own (req->result: 0, or its error with req->failed as in kv_batch);
+ * a failing batch does not affect the others. Returns 0 when the commit succeeded: then
+ * every batch with result 0 is on disk. A negative return is the commit's error: nothing
+ * is applied, whatever the results say. */
+struct kv_batch_req {
+	const struct kv_op *ops;
+	size_t n;
+	int result;    /* out */
+	size_t failed; /* out, when result < 0 */
+};
+
+int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint64_t now_ns);
+
 /* "not_found", ... (the table above); "storage_error" for anything else. */
 const char *kv_error_name(int err);
 

@@ -36,6 +36,13 @@ struct kv_backend_ops {
 	int (*del)(struct kv_txn *txn, struct kv_bytes key); /* -ENOENT */
 	/* Every key starting with prefix, in byte order. The callback must not write. */
 	int (*scan)(struct kv_txn *txn, struct kv_bytes prefix, kv_scan_fn fn, void *ctx);
+	/* A savepoint inside a write transaction (one level): after sub_begin, sub_end(keep)
+	 * either keeps what was written since or undoes it, leaving the rest of the
+	 * transaction as it was. sub_end(true) may fail (then nothing since is kept). */
+	int (*sub_begin)(struct kv_txn *txn);
+	int (*sub_end)(struct kv_txn *txn, bool keep);
+	/* Makes the store extra_bytes larger; outside any transaction. NULL: cannot. */
+	int (*grow)(struct kv_backend *b, size_t extra_bytes);
 	void (*close)(struct kv_backend *b);
 };
 

@@ -18,7 +18,8 @@ struct kv_backend {
 };
 
 struct kv_txn {
-	MDB_txn *txn;
+	MDB_txn *txn;	 /* where reads and writes go: the child during a savepoint */
+	MDB_txn *parent; /* the transaction itself during a savepoint, else NULL */
 	MDB_dbi dbi;
 };
 
@@ -59,6 +60,7 @@ static int lmdb_begin(struct kv_backend *b, bool write, struct kv_txn **out)
 		return lmdb_err(rc);
 	}
 	t->dbi = b->dbi;
+	t->parent = NULL;
 	*out = t;
 	return 0;
 }
@@ -140,6 +142,43 @@ static int lmdb_scan(struct kv_txn *t, struct kv_bytes prefix, kv_scan_fn fn, vo
 	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
+/* A savepoint is an LMDB nested transaction: its commit merges into the parent, its
+ * abort drops only what it wrote. */
+static int lmdb_sub_begin(struct kv_txn *t)
+{
+	MDB_txn *child;
+	int rc = mdb_txn_begin(mdb_txn_env(t->txn), t->txn, 0, &child);
+
+	if (rc != MDB_SUCCESS)
+		return lmdb_err(rc);
+	t->parent = t->txn;
+	t->txn = child;
+	return 0;
+}
+
+static int lmdb_sub_end(struct kv_txn *t, bool keep)
+{
+	int rc = MDB_SUCCESS;
+
+	if (keep)
+		rc = mdb_txn_commit(t->txn);
+	else
+		mdb_txn_abort(t->txn);
+	t->txn = t->parent;
+	t->parent = NULL;
+	return lmdb_err(rc);
+}
+
+static int lmdb_grow(struct kv_backend *b, size_t extra_bytes)
+{
+	MDB_envinfo info;
+	int rc = mdb_env_info(b->env, &info);
+
+	if (rc == MDB_SUCCESS)
+		rc = mdb_env_set_mapsize(b->env, info.me_mapsize + extra_bytes);
+	return lmdb_err(rc);
+}
+
 static void lmdb_close(struct kv_backend *b)
 {
 	mdb_env_close(b->env);
@@ -154,6 +193,9 @@ static const struct kv_backend_ops lmdb_ops = {
 	.put = lmdb_put,
 	.del = lmdb_del,
 	.scan = lmdb_scan,
+	.sub_begin = lmdb_sub_begin,
+	.sub_end = lmdb_sub_end,
+	.grow = lmdb_grow,
 	.close = lmdb_close,
 };
 

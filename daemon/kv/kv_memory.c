@@ -25,6 +25,7 @@ struct kv_txn {
 	bool write;
 	struct mem_undo *undo;
 	size_t nundo, capundo;
+	size_t sub_mark; /* nundo at sub_begin */
 };
 
 struct kv_backend {
@@ -129,11 +130,30 @@ static void mem_restore(struct kv_backend *b, struct mem_entry *old)
 	old->key = old->val = NULL;
 }
 
+/* Puts back everything changed since the undo log held mark entries. */
+static void mem_undo_to(struct kv_txn *t, size_t mark)
+{
+	while (t->nundo > mark)
+		mem_restore(t->b, &t->undo[--t->nundo].old);
+}
+
 static void mem_abort(struct kv_txn *t)
 {
-	while (t->nundo > 0)
-		mem_restore(t->b, &t->undo[--t->nundo].old);
+	mem_undo_to(t, 0);
 	mem_txn_end(t);
+}
+
+static int mem_sub_begin(struct kv_txn *t)
+{
+	t->sub_mark = t->nundo;
+	return 0;
+}
+
+static int mem_sub_end(struct kv_txn *t, bool keep)
+{
+	if (!keep)
+		mem_undo_to(t, t->sub_mark);
+	return 0;
 }
 
 static int mem_get(struct kv_txn *t, struct kv_bytes key, struct kv_bytes *value)
@@ -272,6 +292,8 @@ static const struct kv_backend_ops mem_ops = {
 	.put = mem_put,
 	.del = mem_del,
 	.scan = mem_scan,
+	.sub_begin = mem_sub_begin,
+	.sub_end = mem_sub_end,
 	.close = mem_close,
 };
 

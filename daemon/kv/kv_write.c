@@ -3,10 +3,13 @@
  * failed batch is applied, and success is reported only once the commit returned (for
  * LMDB: on disk). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kv_internal.h"
+
+#define KV_REMOVE_HEADROOM_BYTES ((size_t)1 << 20)
 
 static int put_dict(struct kv *kv, struct kv_txn *txn, const struct kv_key *k, uint64_t now_ns)
 {
@@ -264,32 +267,108 @@ static int op_apply(struct kv *kv, struct kv_txn *txn, const struct kv_op *op, u
 	return -EINVAL;
 }
 
-int kv_batch(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns, size_t *failed)
+/* Applies ops in order inside txn; stops at the first error, with its index in *failed. */
+static int apply_ops(struct kv *kv, struct kv_txn *txn, const struct kv_op *ops, size_t n,
+		     uint64_t now_ns, size_t *failed)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = op_apply(kv, txn, &ops[i], now_ns);
+
+		if (r < 0) {
+			*failed = i;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int batch_once(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns,
+		      size_t *failed)
 {
 	struct kv_txn *txn;
-	size_t i;
+	int r = kv->ops->begin(kv->be, true, &txn);
+
+	*failed = 0;
+	if (r == 0) {
+		r = apply_ops(kv, txn, ops, n, now_ns, failed);
+		if (r < 0)
+			kv->ops->abort(txn);
+	}
+	if (r == 0) {
+		r = kv->ops->commit(txn);
+		*failed = n;
+	}
+	return r;
+}
+
+static bool only_removals(const struct kv_op *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].kind != KV_OP_REMOVE)
+			return false;
+	return true;
+}
+
+/* LMDB deletes by copy on write: on a map filled to the last page, even a removal needs
+ * new pages. So that a full store can always be emptied, a batch of removals that fails
+ * for space grows the map by KV_REMOVE_HEADROOM_BYTES and is applied again, once
+ * (docs/kv.md, "Limits"). */
+static int batch_freeing(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns,
+			 size_t *failed)
+{
+	int r = batch_once(kv, ops, n, now_ns, failed);
+
+	if (r == -ENOSPC && kv->ops->grow && only_removals(ops, n) &&
+	    kv->ops->grow(kv->be, KV_REMOVE_HEADROOM_BYTES) == 0)
+		r = batch_once(kv, ops, n, now_ns, failed);
+	return r;
+}
+
+int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint64_t now_ns)
+{
+	struct kv_txn *txn;
+	int r;
+
+	if (nreqs == 0)
+		return 0;
+	r = kv->ops->begin(kv->be, true, &txn);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nreqs; i++) {
+		struct kv_batch_req *q = &reqs[i];
+
+		q->failed = 0;
+		q->result = kv->ops->sub_begin(txn);
+		if (q->result < 0)
+			continue;
+		q->result = apply_ops(kv, txn, q->ops, q->n, now_ns, &q->failed);
+		r = kv->ops->sub_end(txn, q->result == 0);
+		if (q->result == 0 && r < 0) {
+			q->result = r; /* kept nothing */
+			q->failed = q->n;
+		}
+	}
+	r = kv->ops->commit(txn);
+	if (r < 0)
+		return r;
+	/* Removals that found no room: on their own, where the map may grow for them. */
+	for (size_t i = 0; i < nreqs; i++)
+		if (reqs[i].result == -ENOSPC && only_removals(reqs[i].ops, reqs[i].n))
+			reqs[i].result = batch_freeing(kv, reqs[i].ops, reqs[i].n, now_ns,
+						       &reqs[i].failed);
+	return 0;
+}
+
+int kv_batch(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns, size_t *failed)
+{
+	size_t where;
 	int r;
 
 	if (n == 0)
 		return 0; /* nothing to apply: no transaction, no flush */
-	r = kv->ops->begin(kv->be, true, &txn);
-	if (r < 0) {
-		if (failed)
-			*failed = 0;
-		return r;
-	}
-	for (i = 0; i < n; i++) {
-		r = op_apply(kv, txn, &ops[i], now_ns);
-		if (r < 0) {
-			kv->ops->abort(txn);
-			if (failed)
-				*failed = i;
-			return r;
-		}
-	}
-	r = kv->ops->commit(txn);
+	r = batch_freeing(kv, ops, n, now_ns, &where);
 	if (r < 0 && failed)
-		*failed = n;
+		*failed = where;
 	return r;
 }
 

@@ -599,6 +599,87 @@ START_TEST(test_last_modified_and_size)
 }
 END_TEST
 
+/* Independent batches in one transaction: each stands or falls alone, all share the commit. */
+START_TEST(test_group_commit)
+{
+	struct kv *kv = open_store(_i);
+	struct kv_op a[] = { { .kind = KV_OP_SET, .key = "/g/1", .value = "a", .len = 1 } };
+	struct kv_op b[] = { { .kind = KV_OP_SET, .key = "/g/1/x", .value = "b", .len = 1 } };
+	struct kv_op c[] = { { .kind = KV_OP_REMOVE, .key = "/nothing" } };
+	struct kv_op d[] = {
+		{ .kind = KV_OP_SET, .key = "/g/2", .value = "d", .len = 1 },
+		{ .kind = KV_OP_RENAME, .key = "/g/2", .dest = "/g/3" },
+	};
+	struct kv_op e[] = {
+		{ .kind = KV_OP_SET, .key = "/g/4", .value = "e", .len = 1 },
+		{ .kind = KV_OP_REMOVE, .key = "/g/1" }, /* undone with the rest of e */
+		{ .kind = KV_OP_SET, .key = "/g/4/x", .value = "e", .len = 1 },
+	};
+	struct kv_batch_req reqs[] = { { a, 1, 9, 9 }, { b, 1, 9, 9 }, { c, 1, 9, 9 },
+				       { d, 2, 9, 9 }, { e, 3, 9, 9 } };
+
+	ck_assert_int_eq(kv_group_commit(kv, reqs, 5, 10), 0);
+	ck_assert_int_eq(reqs[0].result, 0);
+	ck_assert_int_eq(reqs[1].result, -ENOTDIR); /* sees a's write: same transaction */
+	ck_assert_uint_eq(reqs[1].failed, 0);
+	ck_assert_int_eq(reqs[2].result, -ENOENT);
+	ck_assert_int_eq(reqs[3].result, 0);
+	ck_assert_int_eq(reqs[4].result, -ENOTDIR);
+	ck_assert_uint_eq(reqs[4].failed, 2);
+	assert_value(kv, "/g/1", "a");
+	assert_value(kv, "/g/3", "d");
+	ck_assert_int_eq(kind_of(kv, "/g/2"), KV_ABSENT);
+	ck_assert_int_eq(kind_of(kv, "/g/4"), KV_ABSENT);
+	ck_assert_int_eq(kv_group_commit(kv, NULL, 0, 11), 0);
+	kv_close(kv);
+}
+END_TEST
+
+/* A full map inside a group: the batches that did not fit fail alone, or the commit fails
+ * and then nothing at all is applied. */
+START_TEST(test_group_commit_no_space)
+{
+	struct kv_limits lim;
+	struct kv *kv;
+	uint8_t *chunk = calloc(1, 8192);
+	char keys[60][16];
+	struct kv_op ops[60];
+	struct kv_batch_req reqs[60];
+	int r, nospace = 0, applied = 0;
+
+	kv_limits_default(&lim);
+	lim.map_size_bytes = 256 << 10;
+	kv = open_with(_i, &lim, NULL, 0);
+	for (int i = 0; i < 60; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "/f/%02d", i);
+		ops[i] = (struct kv_op){ .kind = KV_OP_SET, .key = keys[i], .value = chunk,
+					 .len = 8192 };
+		reqs[i] = (struct kv_batch_req){ &ops[i], 1, 0, 0 };
+	}
+	r = kv_group_commit(kv, reqs, 60, 1);
+	for (int i = 0; i < 60; i++) {
+		nospace += reqs[i].result == -ENOSPC;
+		ck_assert(reqs[i].result == 0 || reqs[i].result == -ENOSPC);
+		if (kind_of(kv, keys[i]) == KV_VALUE) {
+			ck_assert_int_eq(r, 0);
+			ck_assert_int_eq(reqs[i].result, 0);
+			applied++;
+		} else {
+			ck_assert(r < 0 || reqs[i].result < 0);
+		}
+	}
+	ck_assert_int_gt(nospace + (r == -ENOSPC), 0);
+	ck_assert(r == 0 || r == -ENOSPC);
+	ck_assert(r < 0 || applied > 0);
+	/* The store stays usable: what fit can be removed again. */
+	if (applied > 0)
+		ck_assert_int_eq(kv_remove(kv, "/f", 2), 0);
+	ck_assert_int_eq(kind_of(kv, "/f/00"), KV_ABSENT);
+	free(chunk);
+	kv_close(kv);
+}
+END_TEST
+
 /* LMDB only: what was acknowledged is there after a close and a reopen. */
 START_TEST(test_lmdb_reopen)
 {
@@ -740,6 +821,8 @@ static Suite *kv_suite(void)
 	tcase_add_loop_test(tc, test_value_size_limit, 0, 2);
 	tcase_add_loop_test(tc, test_no_space, 0, 2);
 	tcase_add_loop_test(tc, test_last_modified_and_size, 0, 2);
+	tcase_add_loop_test(tc, test_group_commit, 0, 2);
+	tcase_add_loop_test(tc, test_group_commit_no_space, 0, 2);
 	tcase_add_test(tc, test_lmdb_reopen);
 	tcase_add_test(tc, test_error_names);
 	tcase_add_test(tc, test_backends_agree);
