@@ -331,24 +331,6 @@ static int parse_op(struct json_object *o, enum kv_op_kind kind, struct kv_op *o
 	return r;
 }
 
-/* The write methods: their parameters are those of a batch operation. */
-static int write_one(const struct kv_rpc_store *st, struct json_object *params,
-		     enum kv_op_kind kind, uint64_t now_ns, struct kv_rpc_result *res)
-{
-	struct kv_op op;
-	uint8_t *buf;
-	const char *bad;
-	int r = parse_op(params, kind, &op, &buf, &bad);
-
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return invalid_parameter(res, bad);
-	r = kv_batch(st->kv, &op, 1, now_ns, NULL);
-	free(buf);
-	return r < 0 ? store_error(res, r, op.key, op.dest, -1) : reply_empty(res);
-}
-
 static int op_kind(const char *name, enum kv_op_kind *kind)
 {
 	static const struct {
@@ -369,57 +351,141 @@ static int op_kind(const char *name, enum kv_op_kind *kind)
 	return -EINVAL;
 }
 
-static int h_batch(const struct kv_rpc_store *st, struct json_object *params, uint64_t now_ns,
-		   struct kv_rpc_result *res)
+void kv_rpc_write_free(struct kv_rpc_write *w)
 {
-	struct json_object *arr;
-	struct kv_op *ops = NULL;
-	uint8_t **bufs = NULL;
-	char bad_name[64];
-	size_t n = 0, i, failed;
-	int r = 0;
+	if (!w)
+		return;
+	for (size_t i = 0; w->bufs && i < w->n; i++)
+		free(w->bufs[i]);
+	free(w->bufs);
+	free(w->ops);
+	free(w);
+}
 
-	if (!json_object_object_get_ex(params, "operations", &arr) ||
-	    !json_object_is_type(arr, json_type_array))
-		return invalid_parameter(res, "operations");
-	n = json_object_array_length(arr);
-	ops = calloc(n ? n : 1, sizeof(*ops));
-	bufs = calloc(n ? n : 1, sizeof(*bufs));
-	if (!ops || !bufs) {
-		r = -ENOMEM;
-		goto out;
+static struct kv_rpc_write *write_new(size_t n, bool batch)
+{
+	struct kv_rpc_write *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->n = n;
+	w->batch = batch;
+	w->ops = calloc(n ? n : 1, sizeof(*w->ops));
+	w->bufs = calloc(n ? n : 1, sizeof(*w->bufs));
+	if (!w->ops || !w->bufs) {
+		kv_rpc_write_free(w);
+		return NULL;
 	}
-	for (i = 0; i < n; i++) {
+	w->req = (struct kv_batch_req){ .ops = w->ops, .n = n };
+	return w;
+}
+
+/* A Batch call's operations into w; 0, 1 with the error in res, or -ENOMEM. */
+static int parse_batch(struct json_object *arr, struct kv_rpc_write *w,
+		       struct kv_rpc_result *res)
+{
+	char bad_name[64];
+
+	for (size_t i = 0; i < w->n; i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		const char *opname, *bad = "op";
 		enum kv_op_kind kind;
+		int r = -EINVAL;
 
-		if (!json_object_is_type(o, json_type_object) ||
-		    param_string(o, "op", &opname) < 0 || op_kind(opname, &kind) < 0)
-			r = -EINVAL;
-		else
-			r = parse_op(o, kind, &ops[i], &bufs[i], &bad);
+		if (json_object_is_type(o, json_type_object) && param_string(o, "op", &opname) == 0 &&
+		    op_kind(opname, &kind) == 0)
+			r = parse_op(o, kind, &w->ops[i], &w->bufs[i], &bad);
 		if (r == -ENOMEM)
-			goto out;
+			return r;
 		if (r < 0) {
 			snprintf(bad_name, sizeof(bad_name), "operations[%zu].%s", i, bad);
 			r = invalid_parameter(res, bad_name);
-			goto out;
+			return r < 0 ? r : 1;
 		}
 	}
-	r = kv_batch(st->kv, ops, n, now_ns, &failed);
-	if (r < 0) { /* n > 0: an empty batch always succeeds */
-		const struct kv_op *f = &ops[failed < n ? failed : n - 1]; /* n: the commit */
+	return 0;
+}
 
-		r = store_error(res, r, f->key, f->dest, (long)failed);
+static const struct {
+	const char *member;
+	enum kv_op_kind kind;
+} writes[] = {
+	{ "Set", KV_OP_SET },
+	{ "SetPartial", KV_OP_SET_PARTIAL },
+	{ "Remove", KV_OP_REMOVE },
+	{ "Rename", KV_OP_RENAME },
+};
+
+static int permission_denied(struct kv_rpc_result *res)
+{
+	return result(res, "org.varlink.service.PermissionDenied", json_object_new_object());
+}
+
+int kv_rpc_write_parse(const char *member, struct json_object *params, bool may_write,
+		       struct kv_rpc_write **out, struct kv_rpc_result *res)
+{
+	struct json_object *arr = NULL;
+	struct kv_rpc_write *w;
+	const char *bad;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	*res = (struct kv_rpc_result){ 0 };
+	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		if (strcmp(member, writes[i].member) == 0)
+			break;
+	if (i == sizeof(writes) / sizeof(writes[0]) && strcmp(member, "Batch") != 0)
+		return -ENOENT;
+	if (!may_write)
+		r = permission_denied(res);
+	else if (!json_object_is_type(params, json_type_object))
+		r = invalid_parameter(res, "parameters");
+	else if (i == sizeof(writes) / sizeof(writes[0]) &&
+		 (!json_object_object_get_ex(params, "operations", &arr) ||
+		  !json_object_is_type(arr, json_type_array)))
+		r = invalid_parameter(res, "operations");
+	else
+		goto parse;
+	return r < 0 ? r : 1;
+parse:
+	w = write_new(arr ? json_object_array_length(arr) : 1, arr != NULL);
+	if (!w)
+		return -ENOMEM;
+	if (arr) {
+		r = parse_batch(arr, w, res);
 	} else {
-		r = reply_empty(res);
+		r = parse_op(params, writes[i].kind, &w->ops[0], &w->bufs[0], &bad);
+		if (r == -EINVAL)
+			r = invalid_parameter(res, bad) < 0 ? -ENOMEM : 1;
 	}
-out:
-	for (i = 0; bufs && i < n; i++)
-		free(bufs[i]);
-	free(bufs);
-	free(ops);
+	if (r != 0) {
+		kv_rpc_write_free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+int kv_rpc_write_finish(struct kv_rpc_write *w, int commit_r, struct kv_rpc_result *res)
+{
+	int err = commit_r < 0 ? commit_r : w->req.result;
+	size_t at = commit_r < 0 ? w->n : w->req.failed; /* n: the commit */
+	long index;
+	int r;
+
+	*res = (struct kv_rpc_result){ 0 };
+	index = w->batch ? (long)at : -1;
+	if (err == 0) {
+		r = reply_empty(res);
+	} else if (w->n == 0) {
+		r = store_error(res, err, "/", NULL, index);
+	} else {
+		const struct kv_op *f = &w->ops[at < w->n ? at : w->n - 1];
+
+		r = store_error(res, err, f->key, f->dest, index);
+	}
+	kv_rpc_write_free(w);
 	return r;
 }
 
@@ -454,45 +520,31 @@ static const struct {
 	{ "Size", h_size },
 };
 
-static const struct {
-	const char *member;
-	enum kv_op_kind kind;
-} writes[] = {
-	{ "Set", KV_OP_SET },
-	{ "SetPartial", KV_OP_SET_PARTIAL },
-	{ "Remove", KV_OP_REMOVE },
-	{ "Rename", KV_OP_RENAME },
-};
-
-static int permission_denied(struct kv_rpc_result *res)
-{
-	return result(res, "org.varlink.service.PermissionDenied", json_object_new_object());
-}
-
 int kv_rpc_call(const struct kv_rpc_store *st, const char *member, struct json_object *params,
 		bool may_write, uint64_t now_ns, struct kv_rpc_result *res)
 {
+	struct kv_rpc_write *w;
 	const char *key;
+	int r;
 
-	*res = (struct kv_rpc_result){ 0 };
-	if (!json_object_is_type(params, json_type_object))
-		return invalid_parameter(res, "parameters");
 	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
 		if (strcmp(member, reads[i].member) != 0)
 			continue;
+		*res = (struct kv_rpc_result){ 0 };
+		if (!json_object_is_type(params, json_type_object))
+			return invalid_parameter(res, "parameters");
 		if (param_string(params, "key", &key) < 0)
 			return invalid_parameter(res, "key");
 		return reads[i].fn(st, params, key, res);
 	}
-	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
-		if (strcmp(member, writes[i].member) != 0)
-			continue;
-		return may_write ? write_one(st, params, writes[i].kind, now_ns, res)
-				 : permission_denied(res);
-	}
-	if (strcmp(member, "Batch") == 0)
-		return may_write ? h_batch(st, params, now_ns, res) : permission_denied(res);
-	if (strcmp(member, "Info") == 0)
+	if (strcmp(member, "Info") == 0) {
+		*res = (struct kv_rpc_result){ 0 };
 		return h_info(st, res);
-	return -ENOENT;
+	}
+	/* A write on its own: a group of one. */
+	r = kv_rpc_write_parse(member, params, may_write, &w, res);
+	if (r != 0)
+		return r == 1 ? 0 : r;
+	w->req.result = kv_batch(st->kv, w->ops, w->n, now_ns, &w->req.failed);
+	return kv_rpc_write_finish(w, 0, res);
 }

@@ -33,4 +33,23 @@ struct kv_rpc_result {
 int kv_rpc_call(const struct kv_rpc_store *st, const char *member, struct json_object *params,
 		bool may_write, uint64_t now_ns, struct kv_rpc_result *res);
 
+/* Group commit (kv.h, kv_group_commit()): a server that collects the write calls of one
+ * turn of its loop parses each with kv_rpc_write_parse(), runs all their w->req in one
+ * kv_group_commit(), then answers each with kv_rpc_write_finish(w, commit_result, &res)
+ * (which frees w). Parsing returns 0 with *w (to run), 1 when res already holds the answer
+ * (bad parameters, PermissionDenied: nothing to run), -ENOENT for a member that is not a
+ * write, -ENOMEM. w borrows the key strings of params: keep params until finish. */
+struct kv_rpc_write {
+	struct kv_op *ops;
+	uint8_t **bufs;		 /* the decoded values, one per operation (or NULL) */
+	size_t n;
+	bool batch;		 /* a Batch call: its errors carry the index */
+	struct kv_batch_req req; /* ops and n for kv_group_commit(); result and failed out */
+};
+
+int kv_rpc_write_parse(const char *member, struct json_object *params, bool may_write,
+		       struct kv_rpc_write **w, struct kv_rpc_result *res);
+int kv_rpc_write_finish(struct kv_rpc_write *w, int commit_r, struct kv_rpc_result *res);
+void kv_rpc_write_free(struct kv_rpc_write *w);
+
 #endif

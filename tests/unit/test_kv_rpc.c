@@ -240,6 +240,66 @@ START_TEST(test_batch)
 }
 END_TEST
 
+/* The server's group commit: write calls parsed, run in one kv_group_commit(), answered. */
+START_TEST(test_group_commit)
+{
+	static const char *const calls[][2] = {
+		{ "Set", "{\"key\": \"/g/a\", \"value\": \"YQ==\"}" },
+		{ "Set", "{\"key\": \"/g/a/x\", \"value\": \"\"}" }, /* /g/a is a value */
+		{ "Batch", "{\"operations\": [{\"op\": \"set\", \"key\": \"/g/b\", \"value\": \"Yg==\"},"
+			   "{\"op\": \"remove\", \"key\": \"/none\"}]}" },
+		{ "Rename", "{\"source\": \"/g/a\", \"dest\": \"/h\"}" },
+	};
+	struct json_object *params[4];
+	struct kv_rpc_write *w[4];
+	struct kv_batch_req reqs[4];
+	struct kv_rpc_result r;
+
+	for (int i = 0; i < 4; i++) {
+		params[i] = json_tokener_parse(calls[i][1]);
+		ck_assert_int_eq(kv_rpc_write_parse(calls[i][0], params[i], true, &w[i], &r), 0);
+		reqs[i] = w[i]->req;
+	}
+	ck_assert_int_eq(kv_group_commit(kv, reqs, 4, 7000000000ull), 0);
+	for (int i = 0; i < 4; i++)
+		w[i]->req = reqs[i];
+	ck_assert_int_eq(kv_rpc_write_finish(w[0], 0, &r), 0);
+	ck_assert_ptr_null(r.error);
+	json_object_put(r.params);
+	ck_assert_int_eq(kv_rpc_write_finish(w[1], 0, &r), 0);
+	ck_assert_str_eq(r.error, "io.ustack.KV.DictionaryExpected");
+	json_object_put(r.params);
+	ck_assert_int_eq(kv_rpc_write_finish(w[2], 0, &r), 0);
+	ck_assert_str_eq(r.error, "io.ustack.KV.NotFound");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(r.params, "index")), "1");
+	json_object_put(r.params);
+	ck_assert_int_eq(kv_rpc_write_finish(w[3], 0, &r), 0);
+	ck_assert_ptr_null(r.error);
+	json_object_put(r.params);
+	for (int i = 0; i < 4; i++)
+		json_object_put(params[i]);
+	assert_ok("Get", "{\"key\": \"/h\"}");
+	ck_assert_str_eq(field("value"), "YQ==");
+	assert_ok("Exists", "{\"key\": \"/g/b\"}"); /* the failed batch left nothing */
+	ck_assert_ptr_null(field("kind"));
+	/* What parsing answers itself, and what is not a write. */
+	params[0] = json_tokener_parse("{\"key\": \"/k\"}");
+	ck_assert_int_eq(kv_rpc_write_parse("Set", params[0], true, &w[0], &r), 1);
+	ck_assert_str_eq(r.error, "org.varlink.service.InvalidParameter");
+	json_object_put(r.params);
+	ck_assert_int_eq(kv_rpc_write_parse("Remove", params[0], false, &w[0], &r), 1);
+	ck_assert_str_eq(r.error, "org.varlink.service.PermissionDenied");
+	json_object_put(r.params);
+	ck_assert_int_eq(kv_rpc_write_parse("Get", params[0], true, &w[0], &r), -ENOENT);
+	/* A failed group commit fails every call in it. */
+	ck_assert_int_eq(kv_rpc_write_parse("Remove", params[0], true, &w[0], &r), 0);
+	ck_assert_int_eq(kv_rpc_write_finish(w[0], -EIO, &r), 0);
+	ck_assert_str_eq(r.error, "io.ustack.KV.StorageError");
+	json_object_put(r.params);
+	json_object_put(params[0]);
+}
+END_TEST
+
 static Suite *kv_rpc_suite(void)
 {
 	Suite *s = suite_create("kv_rpc");
@@ -251,6 +311,7 @@ static Suite *kv_rpc_suite(void)
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_parameters_and_permission);
 	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_group_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }
