@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kv/kv.h"
+
 #ifndef USTACK_VERSION
 #define USTACK_VERSION "unknown"
 #endif
@@ -25,6 +27,11 @@
 #define REASM_FRAGMENTS_MAX 1024
 #define REASM_TIMEOUT_MAX 3600
 #define BUSY_POLL_MAX 10000 /* µs: beyond that it is a dedicated core, not a wait */
+/* The kv map: a few LMDB pages at least; at most what a 64-bit address space reserves
+ * comfortably. A value: at most 1 GiB (it travels in one RPC message, base64). */
+#define KV_MAP_SIZE_MIN (1ul << 20)
+#define KV_MAP_SIZE_MAX (1ul << 40)
+#define KV_MAX_VALUE_MAX (1ul << 30)
 
 static int why_set(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -84,6 +91,8 @@ void config_defaults(struct ustackd_config *c)
 	stack_config_defaults(&c->stack); /* 10.203.0.2/24, no gateway */
 	c->mtu = CONFIG_DEFAULT_MTU;
 	c->tap_offload = true; /* falls back to plain when the kernel refuses */
+	c->kv_map_size_bytes = KV_DEFAULT_MAP_SIZE_BYTES;
+	c->kv_max_value_bytes = KV_DEFAULT_MAX_VALUE_BYTES;
 }
 
 /* A decimal unsigned integer in [min, max], nothing else (no sign, no suffix). */
@@ -399,6 +408,18 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 	}
 	if (strcmp(key, "kv-memory") == 0)
 		return parse_bool(key, value, &c->kv_memory, why, whylen);
+	if (strcmp(key, "kv-map-size") == 0) {
+		r = parse_uint(key, value, KV_MAP_SIZE_MIN, KV_MAP_SIZE_MAX, &v, why, whylen);
+		if (r == 0)
+			c->kv_map_size_bytes = v;
+		return r;
+	}
+	if (strcmp(key, "kv-max-value") == 0) {
+		r = parse_uint(key, value, 1, KV_MAX_VALUE_MAX, &v, why, whylen);
+		if (r == 0)
+			c->kv_max_value_bytes = v;
+		return r;
+	}
 	if (strcmp(key, "pcap") == 0)
 		return copy_string(key, value, c->pcap, sizeof(c->pcap), why, whylen);
 	if (strcmp(key, "service") == 0)
@@ -568,6 +589,9 @@ int config_check(const struct ustackd_config *c, char *why, size_t whylen)
 		if (addr_eq(sc.gateway, sc.addr))
 			return why_set(why, whylen, "gateway: it is our own address");
 	}
+	if (c->kv_max_value_bytes >= c->kv_map_size_bytes)
+		return why_set(why, whylen, "kv-max-value: %zu is not below kv-map-size (%zu)",
+			       c->kv_max_value_bytes, c->kv_map_size_bytes);
 	if (c->backend == BACKEND_TAP && c->queue != 0)
 		return why_set(why, whylen, "queue: only the af_xdp backend has queues");
 	if (stack_config_check(&sc, &sw) < 0)
@@ -607,6 +631,8 @@ void config_usage(FILE *f, const char *prog)
 		"  --state-dir DIR           persistent state (default " CONFIG_DEFAULT_STATE_DIR
 		")\n"
 		"  --kv-memory               keep the key-value store in memory\n"
+		"  --kv-map-size BYTES       the store's largest size (default 1073741824)\n"
+		"  --kv-max-value BYTES      the largest value (default 16777216)\n"
 		"  --pcap FILE               write every frame in and out as pcap\n"
 		"  --service NAME:PORT[,...] echo, discard, chargen servers (RFC 862/863/864)\n"
 		"  --tcp-keepalive IDLE_S,INTERVAL_S,COUNT  (default 7200,75,9)\n"
@@ -644,6 +670,8 @@ static const struct option long_options[] = {
 	{ "control", required_argument, NULL, OPT_KEYED },
 	{ "state-dir", required_argument, NULL, OPT_KEYED },
 	{ "kv-memory", no_argument, NULL, OPT_KV_MEMORY },
+	{ "kv-map-size", required_argument, NULL, OPT_KEYED },
+	{ "kv-max-value", required_argument, NULL, OPT_KEYED },
 	{ "pcap", required_argument, NULL, OPT_KEYED },
 	{ "service", required_argument, NULL, OPT_KEYED },
 	{ "tcp-keepalive", required_argument, NULL, OPT_KEYED },

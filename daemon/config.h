@@ -48,6 +48,8 @@ struct ustackd_config {
 	char control[108];	    /* sun_path; its directory is the runtime directory */
 	char state_dir[PATH_MAX];
 	bool kv_memory;
+	size_t kv_map_size_bytes;  /* LMDB map size (the store's largest size) */
+	size_t kv_max_value_bytes; /* the largest value the store accepts */
 	char pcap[PATH_MAX];	    /* "" when none */
 	struct service_spec services[CONFIG_MAX_SERVICES];
 	unsigned nservices;

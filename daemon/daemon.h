@@ -15,6 +15,7 @@
 
 struct event_base;
 struct event;
+struct kv;
 
 struct ustackd {
 	struct ustackd_config cfg;
@@ -25,6 +26,7 @@ struct ustackd {
 	struct service_set services;
 	struct snmp_file snmp;
 	bool snmp_on;
+	struct kv *kv; /* the key-value store (design.md §2) */
 
 	/* loop.c */
 	struct event_base *base;

@@ -37,6 +37,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.stack.reasm_max_bytes, 256 * 1024);
 	ck_assert_uint_eq(c.stack.reasm_max_fragments, 16);
 	ck_assert_uint_eq(c.stack.reasm_timeout_ms, 10000);
+	ck_assert_uint_eq(c.kv_map_size_bytes, 1u << 30);
+	ck_assert_uint_eq(c.kv_max_value_bytes, 16u << 20);
 	ck_assert_int_eq(config_check(&c, why, sizeof(why)), 0);
 	config_runtime_dir(&c, rd, sizeof(rd));
 	ck_assert_str_eq(rd, "/run/ustackd");
@@ -60,6 +62,10 @@ START_TEST(test_set_valid)
 	ck_assert_int_eq(config_set(&c, "mtu", "9000", why, sizeof(why)), 0);
 	ck_assert_int_eq(config_set(&c, "kv-memory", "yes", why, sizeof(why)), 0);
 	ck_assert(c.kv_memory);
+	ck_assert_int_eq(config_set(&c, "kv-map-size", "2097152", why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.kv_map_size_bytes, 2u << 20);
+	ck_assert_int_eq(config_set(&c, "kv-max-value", "65536", why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.kv_max_value_bytes, 65536);
 	ck_assert_int_eq(config_set(&c, "service", "echo:7,discard:9,chargen:19", why,
 				    sizeof(why)), 0);
 	ck_assert_uint_eq(c.nservices, 3);
@@ -105,6 +111,10 @@ static const struct {
 	{ "tcp-keepalive", "1,2,3,4", "IDLE_S" },
 	{ "tcp-keepalive", "1,2,200", "count" },
 	{ "kv-memory", "maybe", "boolean" },
+	{ "kv-map-size", "1048575", "out of range" },
+	{ "kv-map-size", "1G", "not a number" },
+	{ "kv-max-value", "0", "out of range" },
+	{ "kv-max-value", "1073741825", "out of range" },
 	{ "control", "relative.sock", "absolute" },
 	{ "ifname", "a/b", "interface name" },
 	{ "ifname", "averyveryverylongname", "longer than" },
@@ -139,6 +149,10 @@ START_TEST(test_check_cross_fields)
 	setup();
 	ck_assert_int_eq(config_set(&c, "queue", "1", why, sizeof(why)), 0);
 	ck_assert_int_lt(config_check(&c, why, sizeof(why)), 0);
+	setup();
+	ck_assert_int_eq(config_set(&c, "kv-map-size", "16777216", why, sizeof(why)), 0);
+	ck_assert_int_lt(config_check(&c, why, sizeof(why)), 0); /* the 16 MiB value limit */
+	ck_assert_ptr_nonnull(strstr(why, "kv-max-value"));
 }
 END_TEST
 

@@ -11,6 +11,8 @@ USTACK_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev
 USTACK_TEST_PACKAGES=(clang libclang-rt-14-dev iproute2 iputils-ping arping traceroute
 	tcpdump tshark socat netcat-openbsd nftables python3-scapy ethtool xdp-tools iperf3
 	systemd procps kmod)
+# The key-value store: LMDB, libcrypto's SHA-256, json-c for its RPC face.
+USTACK_BUILD_PACKAGES+=(liblmdb-dev libssl-dev libjson-c-dev)
 
 ensure_packages() {
 	local missing=() p
