@@ -278,7 +278,7 @@ int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->sk.rx, idx_rx + i);
 		uint64_t addr = d->addr;
 
-		fn(ctx, xsk_umem__get_data(um->area, addr), d->len);
+		fn(ctx, xsk_umem__get_data(um->area, addr), d->len, 0);
 		x->stats.rx_frames++;
 		x->stats.rx_bytes += d->len;
 		if (i < nfill)

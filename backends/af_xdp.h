@@ -28,12 +28,11 @@
 
 #include <linux/bpf.h>
 
+#include "backend.h"
 #include "stack/addr.h"
 #include "stack/netif.h"
 #include "stack/wire/eth.h"
 
-/* Called once per received frame; the frame is borrowed for the call only. */
-typedef void (*backend_rx_fn)(void *ctx, const uint8_t *frame, size_t len);
 
 enum afxdp_mode {
 	AFXDP_MODE_AUTO,

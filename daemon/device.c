@@ -217,12 +217,12 @@ int device_fd(const struct device *d)
 	return d->tap ? tap_fd(d->tap) : afxdp_fd(d->xdp);
 }
 
-static void device_rx_record(void *ctx, const uint8_t *frame, size_t len)
+static void device_rx_record(void *ctx, const uint8_t *frame, size_t len, unsigned flags)
 {
 	struct device *d = ctx;
 
 	pcap_netif_record_in(&d->pcap, frame, len);
-	d->rx_fn(d->rx_ctx, frame, len);
+	d->rx_fn(d->rx_ctx, frame, len, flags);
 }
 
 int device_rx(struct device *d, unsigned max, backend_rx_fn fn, void *ctx)

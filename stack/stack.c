@@ -184,9 +184,17 @@ int stack_up(struct stack *st, uint64_t now_ns)
 void stack_input(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
 		 uint64_t now_ns)
 {
+	stack_input_flags(st, nif, frame, len, now_ns, 0);
+}
+
+void stack_input_flags(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
+		       uint64_t now_ns, unsigned flags)
+{
 	(void)nif; /* one interface per stack; the parameter keeps the MirageOS shape */
 	stack_set_time(st, now_ns);
+	st->rx_flags = flags; /* for this frame only */
 	eth_input(&st->eth, frame, len);
+	st->rx_flags = 0;
 }
 
 void stack_poll(struct stack *st, uint64_t now_ns)
