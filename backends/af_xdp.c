@@ -25,12 +25,12 @@
 #include <xdp/xsk.h>
 
 #include "stack/wire/eth.h"
+#include "xsk_frames.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
 #endif
 
-#define AFXDP_FRAME_MASK (~(uint64_t)(AFXDP_FRAME_SIZE - 1))
 /* At most AFXDP_RX_FRAMES frames are lent to the kernel for receive (fill ring, driver, RX
  * ring together); as many again are kept for transmit (AFXDP_TX_RESERVE). Refilling the
  * fill ring to the brim while the RX ring still holds a backlog would lend the TX frames
@@ -53,19 +53,15 @@
 #define AFXDP_TX_KICK_THRESHOLD 64
 #define AFXDP_PROG_NAME "ustack_xsk"
 
-/* The UMEM and its two rings, and the free-frame stack of the frames we own. */
+/* The UMEM and its two rings, and who owns its frames (xsk_frames.h). */
 struct afxdp_umem_info {
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
 	struct xsk_umem *umem;
 	void *area;
 	size_t size;
-	uint64_t free_frames[AFXDP_NUM_FRAMES]; /* frame addresses (UMEM offsets) */
-	uint32_t nfree;
-	uint32_t nfree_min; /* the low-water mark of nfree */
-	/* Frames lent for receive: on the fill ring, held by the driver, or on the RX ring.
-	 * At most AFXDP_RX_FRAMES. */
-	uint32_t rx_lent;
+	struct xsk_frames frames;
+	uint64_t free_store[AFXDP_NUM_FRAMES]; /* the free stack's storage */
 };
 
 struct afxdp_socket_info {
@@ -110,26 +106,6 @@ static int why_errno(char *why, size_t whylen, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Free-frame stack */
-
-static inline void frame_push(struct afxdp_umem_info *um, uint64_t addr)
-{
-	/* Every frame is owned by exactly one party, so the stack cannot overflow. */
-	if (um->nfree < AFXDP_NUM_FRAMES)
-		um->free_frames[um->nfree++] = addr & AFXDP_FRAME_MASK;
-}
-
-static inline bool frame_pop(struct afxdp_umem_info *um, uint64_t *addr)
-{
-	*addr = 0;
-	if (um->nfree == 0)
-		return false;
-	*addr = um->free_frames[--um->nfree];
-	if (um->nfree < um->nfree_min)
-		um->nfree_min = um->nfree;
-	return true;
-}
-
 /* With XDP_USE_NEED_WAKEUP a zero-copy driver stops looking at the fill ring once it
  * found it empty, until told: frames put on it after that are not used, and receive
  * stalls, unless this kick follows (Documentation/networking/af_xdp.rst, "XDP_USE_NEED_
@@ -146,25 +122,7 @@ static void fill_ring_kick(struct afxdp *x)
  * (AFXDP_RX_FRAMES), or no frame is free. */
 static void fill_ring_refill(struct afxdp *x)
 {
-	struct afxdp_umem_info *um = &x->um;
-	uint32_t want = xsk_prod_nb_free(&um->fill, AFXDP_FILL_RING_SIZE), idx, n;
-
-	if (want > AFXDP_RX_FRAMES - um->rx_lent)
-		want = AFXDP_RX_FRAMES - um->rx_lent;
-	if (want > um->nfree)
-		want = um->nfree;
-	if (want == 0)
-		return;
-	n = xsk_ring_prod__reserve(&um->fill, want, &idx);
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t addr;
-
-		frame_pop(um, &addr);
-		*xsk_ring_prod__fill_addr(&um->fill, idx + i) = addr;
-	}
-	xsk_ring_prod__submit(&um->fill, n);
-	um->rx_lent += n;
-	if (n)
+	if (xsk_frames_fill(&x->um.frames, &x->um.fill))
 		fill_ring_kick(x);
 }
 
@@ -175,7 +133,7 @@ static void comp_ring_drain(struct afxdp *x)
 	uint32_t idx, n = xsk_ring_cons__peek(&um->comp, AFXDP_COMP_RING_SIZE, &idx);
 
 	for (uint32_t i = 0; i < n; i++)
-		frame_push(um, *xsk_ring_cons__comp_addr(&um->comp, idx + i));
+		xsk_frames_push(&um->frames, *xsk_ring_cons__comp_addr(&um->comp, idx + i));
 	if (n) {
 		xsk_ring_cons__release(&um->comp, n);
 		x->sk.tx_outstanding -= n < x->sk.tx_outstanding ? n : x->sk.tx_outstanding;
@@ -228,18 +186,18 @@ static int afxdp_write(struct netif *nif, size_t size, netif_fill_fn fill, void 
 
 	if (size > AFXDP_FRAME_SIZE || size > (size_t)nif->mtu + ETH_HDR_LEN)
 		return -EMSGSIZE;
-	if (x->um.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
+	if (x->um.frames.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
 		comp_ring_drain(x);
-		if (x->um.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
+		if (x->um.frames.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
 			tx_kick(x);
 			comp_ring_drain(x);
 		}
 	}
-	if (x->um.nfree == 0 || xsk_ring_prod__reserve(&x->sk.tx, 1, &idx) != 1) {
+	if (x->um.frames.nfree == 0 || xsk_ring_prod__reserve(&x->sk.tx, 1, &idx) != 1) {
 		x->stats.tx_ring_full++;
 		return -ENOBUFS;
 	}
-	frame_pop(&x->um, &addr);
+	xsk_frames_pop(&x->um.frames, &addr);
 	/* The stack writes the frame straight into the UMEM: no copy. */
 	len = fill(xsk_umem__get_data(x->um.area, addr), AFXDP_FRAME_SIZE, ctx);
 	if (len > AFXDP_FRAME_SIZE)
@@ -263,35 +221,22 @@ static const struct netif_ops afxdp_ops = {
 
 int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
 {
-	struct afxdp_umem_info *um = &x->um;
-	uint32_t idx_rx, idx_fill = 0, n, nfill;
+	uint32_t idx_rx, n;
 
 	n = xsk_ring_cons__peek(&x->sk.rx, max, &idx_rx);
 	if (n == 0) {
 		fill_ring_kick(x); /* the driver may wait for one to start receiving again */
 		return 0;
 	}
-	/* The kernel took at least n frames off the fill ring to fill these descriptors, so
-	 * n slots are normally free: each frame goes back right after the stack saw it. */
-	nfill = xsk_ring_prod__reserve(&um->fill, n, &idx_fill);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->sk.rx, idx_rx + i);
-		uint64_t addr = d->addr;
 
-		fn(ctx, xsk_umem__get_data(um->area, addr), d->len, 0);
+		fn(ctx, xsk_umem__get_data(x->um.area, d->addr), d->len, 0);
 		x->stats.rx_frames++;
 		x->stats.rx_bytes += d->len;
-		if (i < nfill)
-			*xsk_ring_prod__fill_addr(&um->fill, idx_fill + i) = addr & AFXDP_FRAME_MASK;
-		else
-			frame_push(um, addr);
 	}
-	xsk_ring_prod__submit(&um->fill, nfill);
-	xsk_ring_cons__release(&x->sk.rx, n);
-	um->rx_lent -= n - nfill; /* the frames pushed on the free stack */
-	if (nfill < n)
-		fill_ring_refill(x);
-	else if (nfill)
+	/* Each frame goes back to the fill ring once the stack has seen it. */
+	if (xsk_frames_rx_done(&x->um.frames, &x->um.fill, &x->sk.rx, idx_rx, n))
 		fill_ring_kick(x);
 	return (int)n;
 }
@@ -598,6 +543,8 @@ static int clear_stale_prog(struct afxdp *x, char *why, size_t whylen)
 #define I_JNE32_IMM(d, i, o) { .code = BPF_JMP32 | BPF_JNE | BPF_K, .dst_reg = d, .imm = i, .off = o }
 #define I_JEQ32_IMM(d, i, o) { .code = BPF_JMP32 | BPF_JEQ | BPF_K, .dst_reg = d, .imm = i, .off = o }
 #define I_JA(o) { .code = BPF_JMP | BPF_JA, .off = o }
+/* The instruction that loads the XSKMAP's fd, set once the map exists. */
+#define XSK_PROG_MAP_INSN 28
 
 /* The bytes at p read as the host's integer, as a BPF packet load sees them. */
 static int32_t host32(const void *p)
@@ -655,7 +602,7 @@ static int xsk_prog_load(struct afxdp *x, struct in_addr addr, char *why, size_t
 		/* 26 */ I_JNE32_IMM(BPF_REG_4, ip, 6),				  /* -> 33 pass */
 		/* 27 redirect: r2 = ctx->rx_queue_index (struct xdp_md, offset 16) */
 		I_LDX(BPF_W, BPF_REG_2, BPF_REG_6, 16),
-		/* 28, 29: r1 = &xsks_map (a 16-byte load of the map fd) */
+		/* 28, 29 (XSK_PROG_MAP_INSN): r1 = &xsks_map (a 16-byte load of the map fd) */
 		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
 		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 /* set below */ },
 		{ 0 },
@@ -679,7 +626,7 @@ static int xsk_prog_load(struct afxdp *x, struct in_addr addr, char *why, size_t
 				 "cannot create the XSKMAP: %s (needs CAP_BPF and CAP_NET_ADMIN%s)",
 				 strerror(-r), r == -EPERM ? "" : "; memlock limit?");
 	}
-	insns[28].imm = x->map_fd;
+	insns[XSK_PROG_MAP_INSN].imm = x->map_fd;
 	popts.log_buf = log;
 	popts.log_size = sizeof(log);
 	popts.log_level = 0;
@@ -879,9 +826,8 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 			r = why_errno(why, whylen, r, "xsk_umem__create: %s", strerror(-r));
 		goto fail;
 	}
-	for (uint32_t i = 0; i < AFXDP_NUM_FRAMES; i++)
-		frame_push(&x->um, (uint64_t)(AFXDP_NUM_FRAMES - 1 - i) * AFXDP_FRAME_SIZE);
-	x->um.nfree_min = x->um.nfree;
+	xsk_frames_init(&x->um.frames, x->um.free_store, AFXDP_NUM_FRAMES, AFXDP_FRAME_SIZE,
+			AFXDP_RX_FRAMES);
 	x->stats.tx_reserve = AFXDP_TX_RESERVE;
 
 	r = xsk_socket__create(&x->sk.xsk, x->ifname, x->queue, x->um.umem, &x->sk.rx,
@@ -982,7 +928,7 @@ void afxdp_quiesce(struct afxdp *x, struct afxdp_frame_census *c)
 	xsk_prog_detach(x);
 	afxdp_flush(x);
 	comp_ring_drain(x);
-	c->free = x->um.nfree;
+	c->free = x->um.frames.nfree;
 	c->fill = AFXDP_FILL_RING_SIZE - xsk_prod_nb_free(&x->um.fill, AFXDP_FILL_RING_SIZE);
 	c->rx = xsk_cons_nb_avail(&x->sk.rx, AFXDP_RX_RING_SIZE);
 	c->tx = x->sk.tx_outstanding;
@@ -1054,13 +1000,13 @@ unsigned afxdp_ifmtu(const struct afxdp *x)
 
 const struct afxdp_stats *afxdp_stats(struct afxdp *x)
 {
-	x->stats.free_frames_min = x->um.nfree_min;
+	x->stats.free_frames_min = x->um.frames.nfree_min;
 	return &x->stats;
 }
 
 unsigned afxdp_free_frames(const struct afxdp *x)
 {
-	return x->um.nfree;
+	return x->um.frames.nfree;
 }
 
 uint32_t afxdp_stale_prog_detached(const struct afxdp *x)
