@@ -5,8 +5,9 @@
  * holds the pseudo-header sum, the rest is to be summed from csum_start and stored at
  * csum_start + csum_offset) and TCP segments larger than the MSS, up to a 64 KiB IPv4
  * datagram (gso_type VIRTIO_NET_HDR_GSO_TCPV4). vnet_rx_fixup() finishes the checksum in
- * place so that the stack, which verifies every checksum, gets an ordinary (if large)
- * frame. Pure: no I/O, no allocation.
+ * place so that the stack, pcap and the counters see an ordinary (if large) frame;
+ * vnet_rx_csum_trusted() then says the stack need not verify it again. Pure: no I/O, no
+ * allocation.
  *
  * The header's 16-bit fields are in the host's byte order (a TAP without TUNSETVNETLE/BE
  * uses the legacy virtio convention, native endianness). */
