@@ -1,5 +1,9 @@
 #include "config.h"
 
+#include "backends/af_xdp.h"
+#include "stack/stack_limits.h"
+#include "stack/wire/eth.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -17,15 +21,17 @@
 #endif
 
 /* Bounds of the settings; the reasons are in the comments. */
-#define MTU_MIN 68     /* RFC 791: every IPv4 module handles 68 bytes */
-#define MTU_MAX 65521  /* the largest MTU a Linux TAP accepts */
+/* The stack's own ranges (stack/stack_limits.h) where it has one: a value accepted here is
+ * one the stack accepts, and the error names the setting. */
+#define MTU_MIN STACK_MTU_MIN
+#define MTU_MAX 65521  /* the largest MTU a Linux TAP accepts (AF_XDP: config_check) */
 #define QUEUE_MAX 1023 /* far above any NIC's channel count */
 /* Linux's limits for TCP_KEEPIDLE/TCP_KEEPINTVL (MAX_TCP_KEEPIDLE) and TCP_KEEPCNT */
 #define KEEPALIVE_TIME_MAX 32767
 #define KEEPALIVE_COUNT_MAX 127
-#define REASM_BYTES_MAX (64u << 20)
-#define REASM_FRAGMENTS_MAX 1024
-#define REASM_TIMEOUT_MAX 3600
+/* Waiting for an AF_XDP interface at start: long enough for udev and a slow driver, short
+ * enough to stay under systemd's default TimeoutStartSec= (90 s). */
+#define WAIT_INTERFACE_MAX 80
 #define BUSY_POLL_MAX 10000 /* µs: beyond that it is a dedicated core, not a wait */
 /* The kv map: a few LMDB pages at least; at most what a 64-bit address space reserves
  * comfortably. A value: at most 1 GiB (it travels in one RPC message, base64). */
@@ -427,25 +433,28 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 	if (strcmp(key, "tcp-keepalive") == 0)
 		return parse_keepalive(key, value, c, why, whylen);
 	if (strcmp(key, "reasm-max-bytes") == 0) {
-		r = parse_uint(key, value, 1, REASM_BYTES_MAX, &v, why, whylen);
+		r = parse_uint(key, value, STACK_REASM_BYTES_MIN, STACK_REASM_BYTES_MAX, &v, why,
+			       whylen);
 		if (r == 0)
 			c->stack.reasm_max_bytes = v;
 		return r;
 	}
 	if (strcmp(key, "reasm-max-fragments") == 0) {
-		r = parse_uint(key, value, 1, REASM_FRAGMENTS_MAX, &v, why, whylen);
+		r = parse_uint(key, value, STACK_REASM_FRAGMENTS_MIN, STACK_REASM_FRAGMENTS_MAX, &v,
+			       why, whylen);
 		if (r == 0)
 			c->stack.reasm_max_fragments = (unsigned)v;
 		return r;
 	}
 	if (strcmp(key, "reasm-max-datagrams") == 0) {
-		r = parse_uint(key, value, 1, IPV4_REASS_MAX_DGRAMS, &v, why, whylen);
+		r = parse_uint(key, value, 1, STACK_REASM_DATAGRAMS_MAX, &v, why, whylen);
 		if (r == 0)
 			c->stack.reasm_max_datagrams = (unsigned)v;
 		return r;
 	}
 	if (strcmp(key, "reasm-timeout") == 0) {
-		r = parse_uint(key, value, 1, REASM_TIMEOUT_MAX, &v, why, whylen);
+		r = parse_uint(key, value, STACK_REASM_TIMEOUT_S_MIN, STACK_REASM_TIMEOUT_S_MAX, &v,
+			       why, whylen);
 		if (r == 0)
 			c->stack.reasm_timeout_ms = (uint32_t)v * 1000;
 		return r;
@@ -458,6 +467,12 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 		else
 			return why_set(why, whylen, "tap-offload: '%s' is not on or off", value);
 		return 0;
+	}
+	if (strcmp(key, "wait-interface") == 0) {
+		r = parse_uint(key, value, 0, WAIT_INTERFACE_MAX, &v, why, whylen);
+		if (r == 0)
+			c->wait_interface_s = (unsigned)v;
+		return r;
 	}
 	if (strcmp(key, "busy-poll") == 0) {
 		r = parse_uint(key, value, 0, BUSY_POLL_MAX, &v, why, whylen);
@@ -594,6 +609,13 @@ int config_check(const struct ustackd_config *c, char *why, size_t whylen)
 			       c->kv_max_value_bytes, c->kv_map_size_bytes);
 	if (c->backend == BACKEND_TAP && c->queue != 0)
 		return why_set(why, whylen, "queue: only the af_xdp backend has queues");
+	if (c->backend == BACKEND_AF_XDP && c->mtu > afxdp_mtu_max())
+		return why_set(why, whylen,
+			       "mtu: %u is too large for af_xdp: a %u-byte UMEM frame less the "
+			       "kernel's %u bytes of XDP headroom carries at most %u-byte frames, "
+			       "an MTU of %u",
+			       c->mtu, AFXDP_FRAME_SIZE, XDP_PACKET_HEADROOM,
+			       afxdp_mtu_max() + ETH_HDR_LEN, afxdp_mtu_max());
 	if (stack_config_check(&sc, &sw) < 0)
 		return why_set(why, whylen, "stack configuration: %s", sw ? sw : "invalid");
 	return 0;
@@ -640,6 +662,8 @@ void config_usage(FILE *f, const char *prog)
 		"  --reasm-max-datagrams N   datagrams in it (default: one per KiB)\n"
 		"  --reasm-max-fragments N   fragments per datagram (default 16)\n"
 		"  --reasm-timeout S         reassembly timeout (default 10)\n"
+		"  --wait-interface S        af_xdp: wait up to S s for the interface to appear\n"
+		"                            (default 0: fail at once)\n"
 		"  --busy-poll USEC          after a frame, poll the device this long before\n"
 		"                            sleeping (lower latency, more CPU; default 0)\n"
 		"  --tap-offload on|off      TAP receive offload: checksum and TSO (64 KiB\n"
@@ -681,6 +705,7 @@ static const struct option long_options[] = {
 	{ "reasm-timeout", required_argument, NULL, OPT_KEYED },
 	{ "log-level", required_argument, NULL, OPT_KEYED },
 	{ "busy-poll", required_argument, NULL, OPT_KEYED },
+	{ "wait-interface", required_argument, NULL, OPT_KEYED },
 	{ "tap-offload", required_argument, NULL, OPT_KEYED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },

@@ -57,6 +57,7 @@ struct ustackd_config {
 	enum log_level log_level;
 	unsigned busy_poll_us; /* keep polling the device this long after a frame; 0: never */
 	bool tap_offload;      /* TAP receive offload (IFF_VNET_HDR, TSO4); default on */
+	unsigned wait_interface_s; /* AF_XDP: wait this long for the interface; 0: not */
 	struct stack_config stack; /* address, prefix, gateway, MTU-independent limits */
 	unsigned mtu;
 };

@@ -174,6 +174,12 @@ fail:
 
 void ustackd_stop(struct ustackd *d)
 {
+	/* Abort the services' connections, send their RSTs, and only then quiesce the device
+	 * (device_report detaches the XDP program): the other order left AF_XDP peers with
+	 * half-open connections (issue 11 item 6). */
+	service_tcp_stop(&d->services);
+	service_udp_stop(&d->services);
+	device_drain(&d->dev);
 	if (d->st && d->snmp_on)
 		snmp_file_update(&d->snmp, stack_stats(d->st), false);
 	if (d->st)

@@ -65,11 +65,12 @@ struct rx_ctx {
 	uint64_t now_ns;
 };
 
-static void loop_rx_frame(void *ctx, const uint8_t *frame, size_t len)
+static void loop_rx_frame(void *ctx, const uint8_t *frame, size_t len, unsigned flags)
 {
 	struct rx_ctx *rc = ctx;
 
-	stack_input(rc->d->st, rc->d->dev.nif, frame, len, rc->now_ns);
+	stack_input_flags(rc->d->st, rc->d->dev.nif, frame, len, rc->now_ns,
+			  (flags & BACKEND_RX_L4_CSUM_OK) ? STACK_RX_L4_CSUM_OK : 0);
 }
 
 /* One receive batch; the number of frames, or -1 after a fatal device error. */
