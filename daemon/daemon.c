@@ -76,6 +76,7 @@ int ustackd_start(struct ustackd *d)
 	char addr[INET_ADDRSTRLEN];
 	int r;
 
+	d->start_ns = ustackd_now_ns();
 	config_runtime_dir(c, d->runtime_dir, sizeof(d->runtime_dir));
 	log_debug("config: backend %s, ifname %s, queue %u, xdp-mode %s, mtu %u, control %s, "
 		  "state-dir %s, pcap %s, %u services, reasm %zu bytes/%u fragments/%u ms",

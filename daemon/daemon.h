@@ -15,6 +15,7 @@
 
 struct event_base;
 struct event;
+struct rpc_server;
 
 struct ustackd {
 	struct ustackd_config cfg;
@@ -35,6 +36,9 @@ struct ustackd {
 	uint64_t ticks;
 	bool dev_failed; /* the device returned a fatal error: the packet loop is dead */
 	int exit_code;
+
+	struct rpc_server *rpc; /* the control socket (rpc_server.c); NULL when off */
+	uint64_t start_ns;	/* ustackd_start(), for uptime */
 };
 
 /* Monotonic time in nanoseconds: the clock the stack runs on. */
@@ -48,5 +52,8 @@ void ustackd_stop(struct ustackd *d);
 
 /* loop.c: runs until SIGTERM/SIGINT or a fatal device error. Returns the exit code. */
 int loop_run(struct ustackd *d);
+/* loop.c: after the stack was called outside the loop's own events (an RPC method): pushes
+ * its output and re-arms its timer. */
+void loop_kick(struct ustackd *d);
 
 #endif

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "rpc.h"
 
 /* Frames per read event: enough to amortise the wake-up, small enough that timers and the
  * other events are not starved under a flood. */
@@ -58,6 +59,11 @@ static void loop_after_output(struct ustackd *d)
 		event_add(d->ev_tx_retry, &tv);
 	}
 	loop_timer_rearm(d);
+}
+
+void loop_kick(struct ustackd *d)
+{
+	loop_after_output(d);
 }
 
 struct rx_ctx {
@@ -267,12 +273,17 @@ int loop_run(struct ustackd *d)
 	}
 	d->timer_armed_ns = 0;
 	loop_timer_rearm(d);
+	if (rpc_server_start(d) < 0) {
+		loop_free(d);
+		return 1;
+	}
 
 	snprintf(status, sizeof(status), "Up on %s", d->dev.desc);
 	notify_ready(status);
 	d->exit_code = 0;
 	event_base_dispatch(d->base);
 	notify_stopping(d->exit_code ? "Device failed, stopping" : "Stopping");
+	rpc_server_stop(d);
 	loop_free(d);
 	return d->exit_code;
 }
