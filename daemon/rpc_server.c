@@ -71,6 +71,8 @@ static const struct rpc_method *const rpc_tables[] = {
 	rpc_stack_methods,
 	rpc_socket_methods,
 	rpc_tcp_methods,
+	rpc_udp_methods,
+	rpc_ping_methods,
 };
 
 static void client_free(struct rpc_client *c);

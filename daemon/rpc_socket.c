@@ -64,6 +64,8 @@ int rpc_sock_apply_options(struct rpc_sock *s, struct json_object *options, cons
 			continue;
 		if (err == 0)
 			err = s->ops->setopt(s, name, v);
+		if (err == -ENOPROTOOPT)
+			continue; /* not for this protocol (nodelay on UDP): ignored */
 		if (err < 0)
 			return err;
 	}
