@@ -73,6 +73,7 @@ static const struct rpc_method *const rpc_tables[] = {
 	rpc_tcp_methods,
 	rpc_udp_methods,
 	rpc_ping_methods,
+	rpc_traceroute_methods,
 };
 
 static void client_free(struct rpc_client *c);
