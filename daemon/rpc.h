@@ -167,6 +167,7 @@ extern const struct rpc_method rpc_tcp_methods[];
 extern const struct rpc_method rpc_udp_methods[];
 extern const struct rpc_method rpc_ping_methods[];
 extern const struct rpc_method rpc_traceroute_methods[];
+extern const struct rpc_method rpc_capture_methods[];
 
 /* The description of an interface served (rpc_service.c), or NULL. */
 const char *rpc_interface_description(const char *name);

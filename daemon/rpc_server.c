@@ -74,6 +74,7 @@ static const struct rpc_method *const rpc_tables[] = {
 	rpc_udp_methods,
 	rpc_ping_methods,
 	rpc_traceroute_methods,
+	rpc_capture_methods,
 };
 
 static void client_free(struct rpc_client *c);
