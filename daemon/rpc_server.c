@@ -228,7 +228,8 @@ static int client_send(struct rpc_client *c, struct json_object *msg, const int 
 	o->off = 0;
 	o->next = NULL;
 	o->nfds = nfds;
-	memcpy(o->fds, fds, nfds * sizeof(int));
+	if (nfds)
+		memcpy(o->fds, fds, nfds * sizeof(int));
 	json_object_put(msg);
 	*c->out_tail = o;
 	c->out_tail = &o->next;
