@@ -8,13 +8,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 it_init "$@"
-for tool in python3 socat tcpdump; do
-	command -v "$tool" >/dev/null || {
-		echo "SKIP: $tool is not installed" >&2
-		echo "0 passed, 0 failed (skipped: no $tool)"
-		exit 77
-	}
-done
+it_need python3 socat tcpdump
 
 HOST_IP=10.203.0.1
 H=$(it_netns h) || exit 1
