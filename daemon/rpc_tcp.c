@@ -557,6 +557,9 @@ static void rpc_tcp_listener_orphan(struct rpc_tcp_listener *l)
 	}
 }
 
+/* A connection accepted only to be reset: no callbacks. */
+static const struct tcp_sock_ops rpc_tcp_refused_ops;
+
 static void rpc_tcp_on_accept(struct tcp_sock *s, void *user)
 {
 	struct rpc_tcp_listener *l = user;
@@ -570,7 +573,7 @@ static void rpc_tcp_on_accept(struct tcp_sock *s, void *user)
 
 		if (err < 0) {
 			/* over the client's socket limit: refuse the connection (RST) */
-			if (tcp_accept(s, NULL, NULL, &ns) < 0)
+			if (tcp_accept(s, &rpc_tcp_refused_ops, NULL, &ns) < 0)
 				return;
 			tcp_abort(ns);
 			continue;
