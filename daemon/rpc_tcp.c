@@ -32,6 +32,7 @@
 /* Per direction and connection. 64 KiB: a few segments' worth, so a read/write of the
  * socketpair moves enough to keep up with the TCP window. */
 #define RPC_TCP_BUF (64u << 10)
+#define RPC_TCP_PAIR_SNDBUF (1 << 20)
 
 struct rpc_tcp_listener;
 
@@ -284,6 +285,12 @@ static int rpc_tcp_fd_open(struct rpc_tcp *t, struct ustackd *d)
 	t->client_fd = sp[1];
 	if (fcntl(t->fd, F_SETFL, O_NONBLOCK) < 0)
 		return -errno;
+	/* A unix stream socket's send buffer is what is in flight to the other end: the
+	 * default (net.core.wmem_default, ~208 KiB) costs a wake-up every few reads at
+	 * multi-Gbit/s. Best effort: capped by net.core.wmem_max. */
+	for (int i = 0; i < 2; i++)
+		(void)setsockopt(sp[i], SOL_SOCKET, SO_SNDBUF, &(int){ RPC_TCP_PAIR_SNDBUF },
+				 sizeof(int));
 	t->ev_rd = event_new(d->base, t->fd, EV_READ | EV_PERSIST, rpc_tcp_on_fd, t);
 	t->ev_wr = event_new(d->base, t->fd, EV_WRITE | EV_PERSIST, rpc_tcp_on_fd, t);
 	t->ev_pump = event_new(d->base, -1, 0, rpc_tcp_on_fd, t);
