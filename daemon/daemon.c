@@ -104,6 +104,7 @@ int ustackd_start(struct ustackd *d)
 	char addr[INET_ADDRSTRLEN];
 	int r;
 
+	d->start_ns = ustackd_now_ns();
 	config_runtime_dir(c, d->runtime_dir, sizeof(d->runtime_dir));
 	log_debug("config: backend %s, ifname %s, queue %u, xdp-mode %s, mtu %u, control %s, "
 		  "state-dir %s, pcap %s, %u services, reasm %zu bytes/%u fragments/%u ms",
@@ -132,7 +133,8 @@ int ustackd_start(struct ustackd *d)
 	r = device_open(&d->dev, c, &mac, d->prog_record[0] ? d->prog_record : NULL);
 	if (r < 0)
 		return r;
-	r = stack_new(&c->stack, d->dev.nif, ustackd_random, NULL, ustackd_now_ns(), &d->st);
+	frame_tap_init(&d->tap, d->dev.nif);
+	r = stack_new(&c->stack, &d->tap.nif, ustackd_random, NULL, ustackd_now_ns(), &d->st);
 	if (r < 0) {
 		log_error_errno(r, "Cannot create the stack");
 		goto fail;

@@ -5,7 +5,7 @@
 
 # What building ustack needs.
 USTACK_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev
-	libevent-dev libbpf-dev libxdp-dev libsystemd-dev check)
+	libevent-dev libbpf-dev libxdp-dev libsystemd-dev check libjson-c-dev)
 # What the tests need on top: sanitizers and libFuzzer (clang), the kernel-side tools the
 # integration tests drive, and systemd-analyze for the unit files.
 USTACK_TEST_PACKAGES=(clang libclang-rt-14-dev iproute2 iputils-ping arping traceroute
