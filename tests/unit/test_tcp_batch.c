@@ -223,6 +223,29 @@ START_TEST(batch_ack_sent_before_time_wait)
 }
 END_TEST
 
+/* The user aborts inside the batch (a callback may): the RST ends it, no ACK follows. */
+START_TEST(batch_abort_sends_no_ack_after_rst)
+{
+	static uint8_t data[2 * SEG];
+	struct raw r;
+	struct tcp_hdr h;
+	size_t len;
+
+	pattern(data, sizeof(data), 19);
+	raw_connect(&r, NULL, NULL, 65535);
+	stack_input_batch_begin(r.h.st);
+	send_seg(&r, r.seq, 0, data);
+	send_seg(&r, r.seq, 1, data); /* an ACK deferred */
+	tcp_abort(r.s);
+	r.s = NULL;
+	stack_input_batch_end(r.h.st, r.h.now_ns);
+	ck_assert(raw_recv(&r, &h, &len, NULL));
+	ck_assert(h.flags & TCP_RST);
+	ck_assert(!raw_recv(&r, &h, &len, NULL));
+	raw_fini(&r);
+}
+END_TEST
+
 /* The frames a run sends, in order, into out (each length-prefixed); the total bytes. */
 static size_t run_frames(bool batches, uint8_t *out, size_t cap)
 {
@@ -283,6 +306,7 @@ static Suite *tcp_batch_suite(void)
 	tcase_add_test(tc, batch_data_segment_carries_the_ack);
 	tcase_add_test(tc, batch_fin_acked_once);
 	tcase_add_test(tc, batch_ack_sent_before_time_wait);
+	tcase_add_test(tc, batch_abort_sends_no_ack_after_rst);
 	tcase_add_test(tc, batch_of_one_as_before);
 	suite_add_tcase(s, tc);
 	return s;
