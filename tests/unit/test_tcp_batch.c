@@ -44,6 +44,17 @@ static void expect_data(struct raw *r, const uint8_t *data, size_t n)
 	ck_assert_mem_eq(got, data, n);
 }
 
+/* Connects r, opens a batch and sends two full segments of data (2 * SEG bytes of
+ * pattern seed): an ACK is owed and deferred. */
+static void two_in_batch(struct raw *r, uint8_t *data, unsigned seed)
+{
+	pattern(data, 2 * SEG, seed);
+	raw_connect(r, NULL, NULL, 65535);
+	stack_input_batch_begin(r->h.st);
+	send_seg(r, r->seq, 0, data);
+	send_seg(r, r->seq, 1, data);
+}
+
 START_TEST(batch_in_order_one_ack)
 {
 	enum { N = 10 };
@@ -154,11 +165,7 @@ START_TEST(batch_data_segment_carries_the_ack)
 	struct tcp_hdr h;
 	size_t len;
 
-	pattern(data, sizeof(data), 5);
-	raw_connect(&r, NULL, NULL, 65535);
-	stack_input_batch_begin(r.h.st);
-	send_seg(&r, r.seq, 0, data);
-	send_seg(&r, r.seq, 1, data); /* an ACK owed, deferred */
+	two_in_batch(&r, data, 5);
 	ck_assert_int_eq(tcp_send(r.s, "reply", 5), 5);
 	ck_assert(raw_recv(&r, &h, &len, NULL)); /* the reply goes at once, with the ACK */
 	ck_assert_uint_eq(len, 5);
@@ -177,11 +184,7 @@ START_TEST(batch_fin_acked_once)
 	struct raw r;
 	struct tcp_hdr h;
 
-	pattern(data, sizeof(data), 11);
-	raw_connect(&r, NULL, NULL, 65535);
-	stack_input_batch_begin(r.h.st);
-	send_seg(&r, r.seq, 0, data);
-	send_seg(&r, r.seq, 1, data);
+	two_in_batch(&r, data, 11);
 	raw_send(&r, TCP_ACK | TCP_FIN, r.seq + 2 * SEG, r.ack, 65535, NULL, NULL, 0);
 	stack_input_batch_end(r.h.st, r.h.now_ns);
 	ck_assert_int_eq(tcp_sock_state(r.s), TCP_STATE_CLOSE_WAIT);
@@ -231,11 +234,7 @@ START_TEST(batch_abort_sends_no_ack_after_rst)
 	struct tcp_hdr h;
 	size_t len;
 
-	pattern(data, sizeof(data), 19);
-	raw_connect(&r, NULL, NULL, 65535);
-	stack_input_batch_begin(r.h.st);
-	send_seg(&r, r.seq, 0, data);
-	send_seg(&r, r.seq, 1, data); /* an ACK deferred */
+	two_in_batch(&r, data, 19);
 	tcp_abort(r.s);
 	r.s = NULL;
 	stack_input_batch_end(r.h.st, r.h.now_ns);
