@@ -1,0 +1,201 @@
+#!/bin/bash
+# The clients of ustackd against the real daemon and the Linux kernel, in network
+# namespaces of its own:   rpc_client.sh USTACKD USTACKCTL [EXAMPLE_CLIENT]
+# ustackd on a TAP in namespace h, whose kernel (10.203.0.1) is also a router
+# (ip_forward on) to namespace t (10.204.0.2) behind it. Checks: usage errors exit 2;
+# status/stats/arp/sockets and their --json; kernel nc <-> ustackctl tcp connect / tcp
+# listen, 50 MB each way, sha256 equal; a reset from the kernel side gives ECONNRESET and
+# exit 1, a closed port ECONNREFUSED, a clean close exit 0; the C example of docs/rpc.md.
+# Runs in ~1 min.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+it_init "${1:-}"
+CTL=${USTACKCTL:-${2:-}}
+EXAMPLE=${USTACK_EXAMPLE:-${3:-}}
+if [ -z "$CTL" ] || [ ! -x "$CTL" ]; then
+	fail "ustackctl binary given (argument 2 or \$USTACKCTL)"
+	it_finish
+fi
+for tool in nc python3 sha256sum tshark; do
+	if ! command -v "$tool" >/dev/null; then
+		fail "$tool is installed"
+		it_finish
+	fi
+done
+
+HOST_IP=10.203.0.1
+DAEMON_IP=10.203.0.2
+TARGET_IP=10.204.0.2
+BIG=$((50 * 1000 * 1000))
+
+H=$(it_netns h) || exit 1
+T=$(it_netns t) || exit 1
+RUN="$IT_DIR/run"
+LOG="$IT_DIR/ustackd.log"
+export USTACK_SOCKET="$RUN/ctl.sock"
+it_backend tap "$LOG" --address "$DAEMON_IP/24" --gateway "$HOST_IP" --control "$USTACK_SOCKET" \
+	--state-dir "$IT_DIR/state" --service echo:7,discard:9 --log-level info
+
+# The router: h forwards between the TAP and a veth to t.
+ip link add ustr0 netns "$H" type veth peer name ustr1 netns "$T" || exit 1
+ip -n "$H" addr add 10.204.0.1/24 dev ustr0
+ip -n "$T" addr add "$TARGET_IP/24" dev ustr1
+ip -n "$H" link set ustr0 up
+ip -n "$T" link set ustr1 up
+ip -n "$T" route add default via 10.204.0.1
+ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
+
+hx() { ip netns exec "$H" "$@"; }
+ctl() { timeout 60 "$CTL" "$@"; }
+
+# expect_exit NAME CODE CMD...: CMD exits with CODE.
+expect_exit() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $rc, wanted $want" "$out"; fi
+}
+json_ok() { "$@" | python3 -m json.tool >/dev/null; }
+
+# --- usage errors: exit 2, before any call -----------------------------------------------
+expect_exit "no command: exit 2" 2 "$CTL"
+expect_exit "unknown command: exit 2" 2 "$CTL" frobnicate
+expect_exit "ping without a host: exit 2" 2 "$CTL" ping
+expect_exit "ping -c x: exit 2" 2 "$CTL" ping -c x "$HOST_IP"
+expect_exit "a name, not an address: exit 2" 2 "$CTL" ping -c 1 localhost
+expect_exit "tcp connect with a bad port: exit 2" 2 "$CTL" tcp connect "$HOST_IP" 70000
+expect_exit "status with an argument: exit 2" 2 "$CTL" status now
+expect_exit "--json on tcp connect: exit 2" 2 "$CTL" --json tcp connect "$HOST_IP" 7
+expect_exit "arp add with a bad MAC: exit 2" 2 "$CTL" arp add "$HOST_IP" 11:22
+expect_exit "no daemon at --socket: exit 1" 1 "$CTL" --socket "$IT_DIR/nothing.sock" status
+
+# --- read commands and their JSON --------------------------------------------------------
+check "status" sh -c "'$CTL' status | grep -q 'address: $DAEMON_IP/24'"
+check "status --json parses and names the address" sh -c \
+	"'$CTL' --json status | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"address\"] == \"$DAEMON_IP\"'"
+check "stats lists IpInReceives" sh -c "'$CTL' stats | grep -q '^IpInReceives '"
+check "stats --json parses" json_ok "$CTL" --json stats
+check "sockets lists the echo service" sh -c "'$CTL' sockets | grep -q ':7 '"
+check "sockets --json parses" json_ok "$CTL" --json sockets
+
+# --- TCP: kernel nc <-> ustackctl, 50 MB each way -------------------------------------------
+DATA="$IT_DIR/data"
+head -c "$BIG" /dev/urandom >"$DATA"
+WANT=$(sha256sum <"$DATA" | cut -d' ' -f1)
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+# wait_listen NS PORT: until a kernel socket listens on PORT in NS.
+wait_listen() {
+	for _ in $(seq 50); do
+		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# wait_ustack_listen PORT: until the stack has a listener on PORT.
+wait_ustack_listen() {
+	for _ in $(seq 50); do
+		"$CTL" sockets 2>/dev/null | grep -Eq "LISTEN +[0-9]+ +[0-9]+ +[0-9.*]+:$1 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# bulk_check NAME FILE RC: the copy exited 0 and FILE holds the data.
+bulk_check() {
+	local got
+	got=$(sha "$2")
+	if [ "$3" -eq 0 ] && [ "$got" = "$WANT" ]; then
+		pass "$1: $BIG bytes, sha256 equal"
+	else
+		fail "$1: $BIG bytes, sha256 equal" "exit $3, $(stat -c %s "$2") bytes, sha256 $got"
+	fi
+}
+
+# ustackctl tcp connect -> kernel nc -l
+hx timeout 120 nc -l "$HOST_IP" 5001 >"$IT_DIR/k1" </dev/null &
+KPID=$!
+wait_listen "$H" 5001
+ctl tcp connect "$HOST_IP" 5001 <"$DATA"
+rc=$?
+wait "$KPID"
+bulk_check "ustackctl tcp connect -> kernel nc" "$IT_DIR/k1" "$rc"
+
+# kernel nc -l -> ustackctl tcp connect (its stdin open: our FIN would stop nc sending)
+hx timeout 120 nc -N -l "$HOST_IP" 5002 <"$DATA" &
+KPID=$!
+wait_listen "$H" 5002
+ctl tcp connect "$HOST_IP" 5002 >"$IT_DIR/u2" < <(sleep 100)
+rc=$?
+wait "$KPID"
+bulk_check "kernel nc -> ustackctl tcp connect" "$IT_DIR/u2" "$rc"
+
+# kernel nc -> ustackctl tcp listen
+ctl tcp listen 5003 >"$IT_DIR/u3" < <(sleep 100) &
+LPID=$!
+wait_ustack_listen 5003
+hx timeout 120 nc -N "$DAEMON_IP" 5003 <"$DATA" >/dev/null
+wait "$LPID"
+bulk_check "kernel nc -> ustackctl tcp listen" "$IT_DIR/u3" $?
+
+# ustackctl tcp listen -> kernel nc
+ctl tcp listen 5004 <"$DATA" &
+LPID=$!
+wait_ustack_listen 5004
+hx timeout 120 nc -d "$DAEMON_IP" 5004 >"$IT_DIR/k4"
+wait "$LPID"
+bulk_check "ustackctl tcp listen -> kernel nc" "$IT_DIR/k4" $?
+rm -f "$DATA" "$IT_DIR"/k? "$IT_DIR"/u?
+
+# --- how a connection ends: reset, refused ------------------------------------------------
+# The kernel side accepts, then closes with SO_LINGER {1, 0}: a RST.
+hx timeout 30 python3 -c '
+import socket, struct, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("'"$HOST_IP"'", 5005)); s.listen(1)
+c, _ = s.accept(); c.sendall(b"bye\n"); time.sleep(0.5)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()
+' &
+KPID=$!
+wait_listen "$H" 5005
+out=$(ctl tcp connect "$HOST_IP" 5005 < <(sleep 30) 2>&1)
+rc=$?
+wait "$KPID"
+if [ "$rc" -eq 1 ] && grep -q '^ustackctl: ECONNRESET: ' <<<"$out" && grep -q '^bye$' <<<"$out"; then
+	pass "a reset from the kernel: the data, then ECONNRESET, exit 1"
+else
+	fail "a reset from the kernel: the data, then ECONNRESET, exit 1" "exit $rc" "$out"
+fi
+out=$(ctl tcp connect "$HOST_IP" 5999 </dev/null 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q '^ustackctl: ECONNREFUSED: ' <<<"$out"; then
+	pass "a closed port: ECONNREFUSED, exit 1"
+else
+	fail "a closed port: ECONNREFUSED, exit 1" "exit $rc" "$out"
+fi
+# An echo server in the kernel: a clean close both ways.
+hx timeout 60 socat TCP-LISTEN:5010,bind="$HOST_IP",reuseaddr,fork PIPE &
+EPID=$!
+wait_listen "$H" 5010
+out=$(printf 'hi\n' | ctl tcp connect "$HOST_IP" 5010 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && [ "$out" = hi ]; then
+	pass "echo through a kernel server: clean close, exit 0"
+else
+	fail "echo through a kernel server: clean close, exit 0" "exit $rc" "$out"
+fi
+
+# --- the C example of docs/rpc.md --------------------------------------------------------
+if [ -n "$EXAMPLE" ] && [ -x "$EXAMPLE" ]; then
+	out=$(timeout 30 "$EXAMPLE" "$HOST_IP" 5010 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -q 'hello through ustack' <<<"$out" && grep -q 'closed cleanly' <<<"$out"; then
+		pass "docs/example-client.c: echo round trip, clean close"
+	else
+		fail "docs/example-client.c: echo round trip, clean close" "exit $rc" "$out"
+	fi
+fi
+
+kill "$EPID" 2>/dev/null
+it_stop "$DAEMON_PID"
+check "ustackd exits 0 after all of it" test $? -eq 0
+it_finish
