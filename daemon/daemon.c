@@ -105,7 +105,8 @@ int ustackd_start(struct ustackd *d)
 	r = device_open(&d->dev, c, &mac, d->prog_record[0] ? d->prog_record : NULL);
 	if (r < 0)
 		return r;
-	r = stack_new(&c->stack, d->dev.nif, ustackd_random, NULL, ustackd_now_ns(), &d->st);
+	frame_tap_init(&d->tap, d->dev.nif);
+	r = stack_new(&c->stack, &d->tap.nif, ustackd_random, NULL, ustackd_now_ns(), &d->st);
 	if (r < 0) {
 		log_error_errno(r, "Cannot create the stack");
 		goto fail;

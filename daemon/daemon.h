@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "device.h"
+#include "frame_tap.h"
 #include "service.h"
 #include "snmp_file.h"
 #include "stack/stack.h"
@@ -38,6 +39,7 @@ struct ustackd {
 	int exit_code;
 
 	struct rpc_server *rpc; /* the control socket (rpc_server.c); NULL when off */
+	struct frame_tap tap;	/* between the stack and the device: Capture's frames */
 	uint64_t start_ns;	/* ustackd_start(), for uptime */
 };
 

@@ -75,6 +75,7 @@ static void loop_rx_frame(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct rx_ctx *rc = ctx;
 
+	frame_tap_input(&rc->d->tap, frame, len);
 	stack_input(rc->d->st, rc->d->dev.nif, frame, len, rc->now_ns);
 }
 

@@ -90,7 +90,7 @@ void rpc_sock_unregister(struct rpc_sock *s);
 /* The pid of the client holding the stack socket `key`, or 0 (the daemon's own). */
 int rpc_sock_owner_pid(const void *key);
 /* Applies an io.ustack.Socket Options object: 0, or the first failure (negative errno)
- * with *bad naming the option. */
+ * with *bad naming the option. Options of another protocol are ignored. */
 int rpc_sock_apply_options(struct rpc_sock *s, struct json_object *options, const char **bad);
 
 /* One call being dispatched. */
@@ -164,6 +164,10 @@ extern const struct rpc_method rpc_service_methods[];
 extern const struct rpc_method rpc_stack_methods[];
 extern const struct rpc_method rpc_socket_methods[];
 extern const struct rpc_method rpc_tcp_methods[];
+extern const struct rpc_method rpc_udp_methods[];
+extern const struct rpc_method rpc_ping_methods[];
+extern const struct rpc_method rpc_traceroute_methods[];
+extern const struct rpc_method rpc_capture_methods[];
 
 /* The description of an interface served (rpc_service.c), or NULL. */
 const char *rpc_interface_description(const char *name);

@@ -71,6 +71,10 @@ static const struct rpc_method *const rpc_tables[] = {
 	rpc_stack_methods,
 	rpc_socket_methods,
 	rpc_tcp_methods,
+	rpc_udp_methods,
+	rpc_ping_methods,
+	rpc_traceroute_methods,
+	rpc_capture_methods,
 };
 
 static void client_free(struct rpc_client *c);

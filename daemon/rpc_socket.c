@@ -64,6 +64,8 @@ int rpc_sock_apply_options(struct rpc_sock *s, struct json_object *options, cons
 			continue;
 		if (err == 0)
 			err = s->ops->setopt(s, name, v);
+		if (err == -ENOPROTOOPT)
+			continue; /* not for this protocol (nodelay on UDP): ignored */
 		if (err < 0)
 			return err;
 	}
@@ -96,9 +98,6 @@ static int socket_set_option(struct rpc_req *req)
 	int err;
 	bool known = false;
 
-	s = sock_of(req, &err);
-	if (!s)
-		return err;
 	if (varlink_get_string(req->call->params, "name", &name) < 0)
 		return rpc_invalid_param(req, "name");
 	for (size_t i = 0; i < sizeof(rpc_option_names) / sizeof(rpc_option_names[0]); i++)
@@ -107,6 +106,9 @@ static int socket_set_option(struct rpc_req *req)
 		return rpc_invalid_param(req, "name");
 	if (varlink_get_int(req->call->params, "value", INT32_MIN, INT32_MAX, &v) < 0)
 		return rpc_invalid_param(req, "value");
+	s = sock_of(req, &err);
+	if (!s)
+		return err;
 	err = s->ops->setopt(s, name, v);
 	if (err < 0)
 		return err;

@@ -1,4 +1,4 @@
-/* What the daemon and its clients agree on beyond the JSON of the .varlink files in ipc/:
+/* What the daemon and its clients agree on beyond the JSON of the ipc/ .varlink files:
  * the record header of UDP sockets handed out as SOCK_SEQPACKET fds, and the framing
  * limits. */
 #ifndef USTACK_IPC_PROTO_H
