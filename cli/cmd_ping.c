@@ -61,8 +61,9 @@ static int on_ping(struct json_object *p, int continues, void *ctx)
 		run->sum_ms += ms;
 		run->sum2_ms += ms * ms;
 		if (!run->replies)
+			/* iputils counts the ICMP header (8 bytes) with the payload. */
 			printf("%lld bytes from %s: icmp_seq=%lld ttl=%lld time=%.3f ms\n",
-			       ctl_num(p, "bytes", 0), from, seq, ctl_num(p, "ttl", 0), ms);
+			       ctl_num(p, "bytes", 0) + 8, from, seq, ctl_num(p, "ttl", 0), ms);
 	} else if (strcmp(result, "timeout") != 0) {
 		/* An ICMP error: iputils' wording for the common ones. */
 		const char *what = strcmp(result, "EHOSTUNREACH") == 0 ? "Destination Host Unreachable"

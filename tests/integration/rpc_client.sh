@@ -3,10 +3,12 @@
 # namespaces of its own:   rpc_client.sh USTACKD USTACKCTL [EXAMPLE_CLIENT]
 # ustackd on a TAP in namespace h, whose kernel (10.203.0.1) is also a router
 # (ip_forward on) to namespace t (10.204.0.2) behind it. Checks: usage errors exit 2;
-# status/stats/arp/sockets and their --json; kernel nc <-> ustackctl tcp connect / tcp
-# listen, 50 MB each way, sha256 equal; a reset from the kernel side gives ECONNRESET and
-# exit 1, a closed port ECONNREFUSED, a clean close exit 0; the C example of docs/rpc.md.
-# Runs in ~1 min.
+# status/stats/arp/sockets and their --json; ustackctl ping to the kernel (exit 0) and to an
+# address nobody answers (exit 1); traceroute (UDP and ICMP) shows the router, then the
+# target; kernel nc <-> ustackctl tcp connect / tcp listen, 50 MB each way, sha256 equal; a
+# reset from the kernel side gives ECONNRESET and exit 1, a closed port ECONNREFUSED, a
+# clean close exit 0; UDP both ways (and --json with the source); capture writes a pcap
+# tshark reads; the C example of docs/rpc.md. Runs in ~1 min.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 it_init "${1:-}"
@@ -78,6 +80,39 @@ check "stats lists IpInReceives" sh -c "'$CTL' stats | grep -q '^IpInReceives '"
 check "stats --json parses" json_ok "$CTL" --json stats
 check "sockets lists the echo service" sh -c "'$CTL' sockets | grep -q ':7 '"
 check "sockets --json parses" json_ok "$CTL" --json sockets
+
+# --- ping -----------------------------------------------------------------------------
+out=$(ctl ping -c 3 -i 0.2 "$HOST_IP" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q '^3 packets transmitted, 3 received, 0% packet loss' <<<"$out" &&
+	grep -q "bytes from $HOST_IP: icmp_seq=" <<<"$out"; then
+	pass "ping the kernel: 3 replies, exit 0"
+else
+	fail "ping the kernel: 3 replies, exit 0" "exit $rc" "$out"
+fi
+check "ping --json parses" json_ok "$CTL" --json ping -c 2 -i 0.2 "$HOST_IP"
+check "arp has the kernel's MAC now" sh -c "'$CTL' arp | grep -q '^$HOST_IP '"
+check "arp --json parses" json_ok "$CTL" --json arp
+out=$(ctl ping -c 2 -i 0.2 -W 1 10.203.0.99 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q ' 0 received' <<<"$out"; then
+	pass "ping an address that does not answer: exit 1"
+else
+	fail "ping an address that does not answer: exit 1" "exit $rc" "$out"
+fi
+
+# --- traceroute through the router -------------------------------------------------------
+for mode in -U -I; do
+	out=$(ctl traceroute "$mode" -m 5 -q 1 -w 2 "$TARGET_IP" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -Eq "^ 1  $HOST_IP " <<<"$out" && grep -Eq "^ 2  $TARGET_IP " <<<"$out" &&
+		! grep -q '^ 3 ' <<<"$out"; then
+		pass "traceroute $mode: the router, then the target"
+	else
+		fail "traceroute $mode: the router, then the target" "exit $rc" "$out"
+	fi
+done
+check "traceroute --json parses" json_ok "$CTL" --json traceroute -I -m 3 -q 1 "$TARGET_IP"
 
 # --- TCP: kernel nc <-> ustackctl, 50 MB each way -------------------------------------------
 DATA="$IT_DIR/data"
@@ -182,6 +217,62 @@ if [ "$rc" -eq 0 ] && [ "$out" = hi ]; then
 	pass "echo through a kernel server: clean close, exit 0"
 else
 	fail "echo through a kernel server: clean close, exit 0" "exit $rc" "$out"
+fi
+
+# --- UDP both ways ---------------------------------------------------------------------
+hx timeout 10 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("'"$HOST_IP"'", 5006))
+d, a = s.recvfrom(70000); sys.stdout.write("%d %s\n" % (len(d), a[0])); s.sendto(d[::-1], a)
+' >"$IT_DIR/udp1" &
+KPID=$!
+sleep 0.5
+out=$(printf 'abcdef' | ctl udp send -w 3 "$HOST_IP" 5006 2>&1)
+rc=$?
+wait "$KPID"
+if [ "$rc" -eq 0 ] && [ "$out" = fedcba ] && [ "$(cat "$IT_DIR/udp1")" = "6 $DAEMON_IP" ]; then
+	pass "udp send to the kernel, and its answer back"
+else
+	fail "udp send to the kernel, and its answer back" "exit $rc, got '$out'" "kernel: $(cat "$IT_DIR/udp1")"
+fi
+ctl --json udp listen -c 1 5007 >"$IT_DIR/udp2" &
+LPID=$!
+sleep 1
+hx python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("'"$HOST_IP"'", 5008))
+s.sendto(b"from the kernel", ("'"$DAEMON_IP"'", 5007))'
+wait "$LPID"
+rc=$?
+if [ "$rc" -eq 0 ] && python3 -c '
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+assert d["address"] == "'"$HOST_IP"'" and d["port"] == 5008, d
+assert base64.b64decode(d["data"]) == b"from the kernel" and d["bytes"] == 15, d' "$IT_DIR/udp2"; then
+	pass "udp listen --json: the kernel's datagram with its source"
+else
+	fail "udp listen --json: the kernel's datagram with its source" "exit $rc: $(cat "$IT_DIR/udp2")"
+fi
+out=$(printf 'x' | ctl udp send -w 3 "$HOST_IP" 5999 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'ECONNREFUSED' <<<"$out"; then
+	pass "udp send to a closed port: the ICMP error, exit 1"
+else
+	fail "udp send to a closed port: the ICMP error, exit 1" "exit $rc" "$out"
+fi
+
+# --- capture ---------------------------------------------------------------------------
+ctl capture -w "$IT_DIR/cap.pcap" -c 6 2>"$IT_DIR/cap.err" &
+LPID=$!
+sleep 0.5
+hx ping -c 3 -i 0.2 -q "$DAEMON_IP" >/dev/null
+wait "$LPID"
+rc=$?
+n=$(tshark -r "$IT_DIR/cap.pcap" 2>/dev/null | grep -c ICMP)
+if [ "$rc" -eq 0 ] && [ "${n:-0}" -ge 6 ]; then
+	pass "capture -w: $n ICMP frames in a pcap tshark reads"
+else
+	fail "capture -w: 6 frames in a pcap tshark reads" "exit $rc, $n ICMP frames" "$(cat "$IT_DIR/cap.err")"
 fi
 
 # --- the C example of docs/rpc.md --------------------------------------------------------
