@@ -1,6 +1,6 @@
 #!/bin/bash
 # The clients of ustackd against the real daemon and the Linux kernel, in network
-# namespaces of its own:   rpc_client.sh USTACKD USTACKCTL [EXAMPLE_CLIENT]
+# namespaces of its own:   rpc_client.sh USTACKD USTACKCTL [EXAMPLE_CLIENT [LIBUSTACK_CHECK]]
 # ustackd on a TAP in namespace h, whose kernel (10.203.0.1) is also a router
 # (ip_forward on) to namespace t (10.204.0.2) behind it. Checks: usage errors exit 2;
 # status/stats/arp/sockets and their --json; ustackctl ping to the kernel (exit 0) and to an
@@ -8,12 +8,14 @@
 # target; kernel nc <-> ustackctl tcp connect / tcp listen, 50 MB each way, sha256 equal; a
 # reset from the kernel side gives ECONNRESET and exit 1, a closed port ECONNREFUSED, a
 # clean close exit 0; UDP both ways (and --json with the source); capture writes a pcap
-# tshark reads; the C example of docs/rpc.md. Runs in ~1 min.
+# tshark reads; the C example of docs/rpc.md and libustack's API (libustack_check.c:
+# options, listener events, ICMP errors). Runs in ~2 min.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 it_init "${1:-}"
 CTL=${USTACKCTL:-${2:-}}
 EXAMPLE=${USTACK_EXAMPLE:-${3:-}}
+LIBCHECK=${USTACK_LIBCHECK:-${4:-}}
 if [ -z "$CTL" ] || [ ! -x "$CTL" ]; then
 	fail "ustackctl binary given (argument 2 or \$USTACKCTL)"
 	it_finish
@@ -284,6 +286,21 @@ if [ -n "$EXAMPLE" ] && [ -x "$EXAMPLE" ]; then
 	else
 		fail "docs/example-client.c: echo round trip, clean close" "exit $rc" "$out"
 	fi
+fi
+
+# --- libustack's C API (tests/integration/libustack_check.c) ------------------------------
+if [ -n "$LIBCHECK" ] && [ -x "$LIBCHECK" ]; then
+	timeout 60 "$LIBCHECK" "$HOST_IP" 5010 6001 \
+		"ip netns exec $H sh -c 'sleep 0.5; printf \"hello\\n\" | timeout 10 nc -N $DAEMON_IP 6001'" \
+		>"$IT_DIR/libcheck" 2>&1
+	rc=$?
+	while read -r line; do
+		case "$line" in
+		"ok - "*) pass "libustack: ${line#ok - }" ;;
+		"not ok - "*) fail "libustack: ${line#not ok - }" ;;
+		esac
+	done <"$IT_DIR/libcheck"
+	[ "$rc" -eq 0 ] || fail "libustack_check exits 0" "exit $rc" "$(tail -n 5 "$IT_DIR/libcheck")"
 fi
 
 kill "$EPID" 2>/dev/null
