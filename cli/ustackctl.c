@@ -230,7 +230,10 @@ int main(int argc, char **argv)
 	if (c.u)
 		ustack_close(c.u);
 	if (fflush(stdout) != 0 && r == CTL_EXIT_OK) {
-		fprintf(stderr, "ustackctl: writing output: %s\n", strerror(errno));
+		/* A reader that stopped early (| head) is no news: exit 1 quietly, as the
+		 * SIGPIPE we ignore would have. */
+		if (errno != EPIPE)
+			fprintf(stderr, "ustackctl: writing output: %s\n", strerror(errno));
 		r = CTL_EXIT_FAIL;
 	}
 	return r;
