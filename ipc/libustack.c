@@ -286,8 +286,10 @@ int ustackint_call_json(struct ustack *u, const char *method, struct json_object
 		if (!rep.continues)
 			return 0;
 	}
-stop:
 broken:
+	if (r == -EPIPE)
+		snprintf(u->errmsg, sizeof(u->errmsg), "ustackd closed the connection");
+stop:
 	/* Replies may still come for this call: a fresh connection for the next one. */
 	uconn_close(&u->ctl);
 	return r;

@@ -4,6 +4,7 @@
  * is told apart from a clean close even though the fd shows EOF for both. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -224,6 +225,8 @@ static int usock_pump(struct ustack *u, struct usock *s, int timeout_ms)
 		return r;
 	/* The stream is over: unregister it so the event fd does not spin on its EOF. */
 	epoll_ctl(u->epfd, EPOLL_CTL_DEL, s->conn.fd, NULL);
+	if (!s->ended && r == -EPIPE)
+		snprintf(u->errmsg, sizeof(u->errmsg), "ustackd closed the connection");
 	mark_ended(u, s, s->ended ? s->end_err : (r == -EPIPE ? -EPIPE : r));
 	if (s->kind == USOCK_LISTENER) {
 		struct usock *a;
