@@ -167,6 +167,9 @@ int uclient_set_error(struct ustack *u, const char *error, struct json_object *p
 	}
 	if (msg)
 		snprintf(u->errmsg, sizeof(u->errmsg), "%s", msg);
+	else if (err == EPERM)
+		snprintf(u->errmsg, sizeof(u->errmsg),
+			 "permission denied: needs uid 0 or the daemon's uid (%s)", error);
 	else if (param)
 		snprintf(u->errmsg, sizeof(u->errmsg), "%s: %s", error, param);
 	else if (!en)

@@ -1,15 +1,17 @@
 #!/bin/bash
 # The clients of ustackd against the real daemon and the Linux kernel, in network
-# namespaces of its own:   rpc_client.sh USTACKD USTACKCTL [EXAMPLE_CLIENT [LIBUSTACK_CHECK]]
+# namespaces of its own:
+#   rpc_client.sh USTACKD USTACKCTL [EXAMPLE_CLIENT [LIBUSTACK_CHECK]]
 # ustackd on a TAP in namespace h, whose kernel (10.203.0.1) is also a router
 # (ip_forward on) to namespace t (10.204.0.2) behind it. Checks: usage errors exit 2;
-# status/stats/arp/sockets and their --json; ustackctl ping to the kernel (exit 0) and to an
-# address nobody answers (exit 1); traceroute (UDP and ICMP) shows the router, then the
-# target; kernel nc <-> ustackctl tcp connect / tcp listen, 50 MB each way, sha256 equal; a
-# reset from the kernel side gives ECONNRESET and exit 1, a closed port ECONNREFUSED, a
-# clean close exit 0; UDP both ways (and --json with the source); capture writes a pcap
-# tshark reads; the C example of docs/rpc.md and libustack's API (libustack_check.c:
-# options, listener events, ICMP errors). Runs in ~2 min.
+# status/stats/arp/sockets and their --json; arp add/del (EPERM for a plain uid);
+# ustackctl ping to the kernel (exit 0) and to an address nobody answers (exit 1);
+# traceroute (UDP and ICMP) shows the router, then the target; kernel nc <-> ustackctl tcp
+# connect / tcp listen, 50 MB each way, sha256 equal; a reset from the kernel side gives
+# ECONNRESET and exit 1, a closed port ECONNREFUSED, a clean close exit 0; UDP both ways
+# (and --json with the source); capture writes a pcap tshark reads; the C example of
+# docs/rpc.md and libustack's API (libustack_check.c: options, listener events, ICMP
+# errors). Runs in ~2 min.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 it_init "${1:-}"
@@ -82,6 +84,26 @@ check "stats lists IpInReceives" sh -c "'$CTL' stats | grep -q '^IpInReceives '"
 check "stats --json parses" json_ok "$CTL" --json stats
 check "sockets lists the echo service" sh -c "'$CTL' sockets | grep -q ':7 '"
 check "sockets --json parses" json_ok "$CTL" --json sockets
+
+# An unprivileged user (the socket opened to it here: in production the group ustackd):
+# read commands work, state-changing ones are refused with EPERM and exit 1.
+if command -v setpriv >/dev/null; then
+	chmod o+x "$IT_DIR" "$RUN" && chmod o+rw "$USTACK_SOCKET"
+	nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+	check "status as an unprivileged uid" nobody "$CTL" status
+	out=$(nobody "$CTL" arp add 10.203.0.77 02:00:00:00:00:77 2>&1)
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q '^ustackctl: EPERM: permission denied' <<<"$out"; then
+		pass "arp add as an unprivileged uid: EPERM, exit 1"
+	else
+		fail "arp add as an unprivileged uid: EPERM, exit 1" "exit $rc" "$out"
+	fi
+	chmod o-rw "$USTACK_SOCKET"
+fi
+check "arp add as root" "$CTL" arp add 10.203.0.77 02:00:00:00:00:77
+check "arp shows the static entry" sh -c "'$CTL' arp | grep -Eq '^10.203.0.77 +02:00:00:00:00:77 +static'"
+check "arp del" "$CTL" arp del 10.203.0.77
+expect_exit "arp del of an address without an entry: exit 1" 1 "$CTL" arp del 10.203.0.77
 
 # --- ping -----------------------------------------------------------------------------
 out=$(ctl ping -c 3 -i 0.2 "$HOST_IP" 2>&1)
