@@ -10,8 +10,8 @@
 # connect / tcp listen, 50 MB each way, sha256 equal; a reset from the kernel side gives
 # ECONNRESET and exit 1, a closed port ECONNREFUSED, a clean close exit 0; UDP both ways
 # (and --json with the source); capture writes a pcap tshark reads; the C example of
-# docs/rpc.md and libustack's API (libustack_check.c: options, listener events, ICMP
-# errors). Runs in ~2 min.
+# docs/rpc.md, its socat recipes, and libustack's API (libustack_check.c: options,
+# listener events, ICMP errors). Runs in ~2 min.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 it_init "${1:-}"
@@ -104,6 +104,22 @@ check "arp add as root" "$CTL" arp add 10.203.0.77 02:00:00:00:00:77
 check "arp shows the static entry" sh -c "'$CTL' arp | grep -Eq '^10.203.0.77 +02:00:00:00:00:77 +static'"
 check "arp del" "$CTL" arp del 10.203.0.77
 expect_exit "arp del of an address without an entry: exit 1" 1 "$CTL" arp del 10.203.0.77
+
+# The socat recipes of docs/rpc.md.
+out=$(printf '{"method":"io.ustack.Stack.Status"}\0' |
+	timeout 10 socat - "UNIX-CONNECT:$USTACK_SOCKET" | tr '\0' '\n')
+if grep -q "\"address\":\"$DAEMON_IP\"" <<<"$out"; then
+	pass "socat: Status"
+else
+	fail "socat: Status" "$out"
+fi
+out=$( (printf '{"method":"io.ustack.Stack.Ping","parameters":{"address":"%s","count":2,"interval_ms":200},"more":true}\0' "$HOST_IP"
+	sleep 3) | timeout 10 socat - "UNIX-CONNECT:$USTACK_SOCKET" | tr '\0' '\n')
+if [ "$(grep -c '"result":"reply"' <<<"$out")" -eq 2 ] && grep -q '"continues":true' <<<"$out"; then
+	pass "socat: Ping streams 2 replies"
+else
+	fail "socat: Ping streams 2 replies" "$out"
+fi
 
 # --- ping -----------------------------------------------------------------------------
 out=$(ctl ping -c 3 -i 0.2 "$HOST_IP" 2>&1)
