@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,8 @@ struct rpc_client {
 	struct rpc_out *out, **out_tail;
 	size_t out_bytes;
 	bool reading; /* ev_read is added */
+	bool rd_eof;  /* the client shut its side (shutdown(SHUT_WR)): its streams go on */
+	struct event *ev_hup; /* after rd_eof: notices when the client goes altogether */
 	bool dead;    /* being freed: replies are refused */
 	bool oneway;  /* the call being dispatched is oneway: no reply */
 	int in_dispatch; /* >0: client_on_read() runs: it frees a dead client on return */
@@ -80,6 +83,7 @@ static const struct rpc_method *const rpc_tables[] = {
 static void client_free(struct rpc_client *c);
 static void client_destroy(struct rpc_client *c);
 static void client_on_read(evutil_socket_t fd, short what, void *arg);
+static void client_check_done(struct rpc_client *c);
 
 void rpc_count(struct rpc_client *c, enum rpc_counter id)
 {
@@ -130,9 +134,34 @@ static void client_drop(struct rpc_client *c, const char *why)
 	client_free(c);
 }
 
+/* A client that shut its side is done once its streams ended and its replies are out. */
+static void client_check_done(struct rpc_client *c)
+{
+	if (c->rd_eof && !c->dead && !c->streams && !c->out)
+		client_free(c);
+}
+
+/* The peer closed its socket altogether (not only its write side): POLLHUP. */
+static bool client_hung_up(const struct rpc_client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static void client_on_hup_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (client_hung_up(c))
+		client_free(c);
+}
+
 static void client_update_read(struct rpc_client *c)
 {
-	bool want = !c->dead && c->out_bytes < RPC_OUT_PAUSE_BYTES;
+	bool want = !c->dead && !c->rd_eof && c->out_bytes < RPC_OUT_PAUSE_BYTES;
 
 	if (want == c->reading)
 		return;
@@ -180,6 +209,7 @@ static int client_flush(struct rpc_client *c)
 	else
 		event_del(c->ev_write);
 	client_update_read(c);
+	client_check_done(c);
 	return 0;
 }
 
@@ -228,7 +258,8 @@ static int client_send(struct rpc_client *c, struct json_object *msg, const int 
 	o->off = 0;
 	o->next = NULL;
 	o->nfds = nfds;
-	memcpy(o->fds, fds, nfds * sizeof(int));
+	if (nfds)
+		memcpy(o->fds, fds, nfds * sizeof(int));
 	json_object_put(msg);
 	*c->out_tail = o;
 	c->out_tail = &o->next;
@@ -328,6 +359,7 @@ void rpc_stream_del(struct rpc_stream *s)
 		}
 	s->client = NULL;
 	s->next = NULL;
+	client_check_done(c);
 }
 
 int rpc_socket_get(struct rpc_client *c)
@@ -505,11 +537,24 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		if (n == -EAGAIN)
 			break;
 		if (n <= 0) {
-			/* EOF or error: the client is gone; its streams end with it */
+			struct timeval one_s = { 1, 0 };
+
 			if (varlink_reader_pending(&c->rd))
 				log_info("control: client pid %d closed with a partial message",
 					 (int)c->cred.pid);
-			c->dead = true;
+			/* Gone, or nothing left to do: its streams end with it. Only its
+			 * write side shut (socat, `printf ... | nc -U`): the streams it
+			 * started go on, checked every second for a full close. */
+			if (n < 0 || client_hung_up(c) || (!c->streams && !c->out)) {
+				c->dead = true;
+				break;
+			}
+			c->rd_eof = true;
+			client_update_read(c);
+			c->ev_hup = event_new(c->srv->d->base, -1, EV_PERSIST,
+					      client_on_hup_check, c);
+			if (c->ev_hup)
+				event_add(c->ev_hup, &one_s);
 			break;
 		}
 		c->srv->counters[RPC_RpcUnexpectedFds] += dropped;
@@ -544,6 +589,8 @@ static void client_destroy(struct rpc_client *c)
 		event_free(c->ev_read);
 	if (c->ev_write)
 		event_free(c->ev_write);
+	if (c->ev_hup)
+		event_free(c->ev_hup);
 	varlink_reader_fini(&c->rd);
 	close(c->fd);
 	*c->pprev = c->next;

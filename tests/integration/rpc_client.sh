@@ -105,16 +105,16 @@ check "arp shows the static entry" sh -c "'$CTL' arp | grep -Eq '^10.203.0.77 +0
 check "arp del" "$CTL" arp del 10.203.0.77
 expect_exit "arp del of an address without an entry: exit 1" 1 "$CTL" arp del 10.203.0.77
 
-# The socat recipes of docs/rpc.md.
+# The socat recipes of docs/rpc.md ("With socat").
 out=$(printf '{"method":"io.ustack.Stack.Status"}\0' |
-	timeout 10 socat - "UNIX-CONNECT:$USTACK_SOCKET" | tr '\0' '\n')
+	timeout 10 socat -t2 - "UNIX-CONNECT:$USTACK_SOCKET" | tr '\0' '\n')
 if grep -q "\"address\":\"$DAEMON_IP\"" <<<"$out"; then
 	pass "socat: Status"
 else
 	fail "socat: Status" "$out"
 fi
-out=$( (printf '{"method":"io.ustack.Stack.Ping","parameters":{"address":"%s","count":2,"interval_ms":200},"more":true}\0' "$HOST_IP"
-	sleep 3) | timeout 10 socat - "UNIX-CONNECT:$USTACK_SOCKET" | tr '\0' '\n')
+out=$(printf '{"method":"io.ustack.Stack.Ping","more":true,"parameters":{"address":"%s","count":2}}\0' \
+	"$HOST_IP" | timeout 10 socat -t5 - "UNIX-CONNECT:$USTACK_SOCKET" | tr '\0' '\n')
 if [ "$(grep -c '"result":"reply"' <<<"$out")" -eq 2 ] && grep -q '"continues":true' <<<"$out"; then
 	pass "socat: Ping streams 2 replies"
 else

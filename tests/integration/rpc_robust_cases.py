@@ -178,6 +178,55 @@ def case_close_mid_call(path):
     return 0
 
 
+def case_half_close(path):
+    """A client that shuts its write side keeps its streams (socat does that); once it
+    closes altogether, they go within about a second."""
+    c = Conn_(path)
+    c.call('io.ustack.Socket.TcpListen', {'local': {'address': '0.0.0.0', 'port': 7779}},
+           more=True)
+    c.s.shutdown(socket.SHUT_WR)
+    first = c.recv()
+    if not first or 'error' in first:
+        print('TcpListen failed: %s' % first)
+        return 1
+    time.sleep(0.3)
+    if not any(s['local']['port'] == 7779 for s in sockets(path)):
+        print('the listener went with the half close')
+        return 1
+    c.s.close()
+    time.sleep(2)
+    if any(s['local']['port'] == 7779 for s in sockets(path)):
+        print('the listener outlived its client')
+        return 1
+    return 0
+
+
+def case_too_many(path, n=260):
+    """Past 256 clients a new one gets EUSERS and is closed; the others are served."""
+    conns = [Conn_(path) for _ in range(n)]
+    refused = 0
+    for c in conns[-8:]:
+        try:
+            c.call('io.ustack.Stack.Status')
+        except OSError:
+            pass  # closed already: the EUSERS message waits to be read
+        try:
+            m = c.recv(timeout=10)
+        except OSError:
+            m = None
+        if m is None or m.get('parameters', {}).get('errno') == 'EUSERS':
+            refused += 1
+    conns[0].call('io.ustack.Stack.Status')
+    ok = conns[0].recv()
+    for c in conns:
+        c.s.close()
+    if refused < n - 256 or not ok or 'error' in ok:
+        print('refused %d of the last 8 (want >= %d); first client: %s' % (refused, n - 256, ok))
+        return 1
+    print('%d of the last 8 refused with EUSERS, the first one served' % refused)
+    return 0
+
+
 def case_concurrent(path, n=100):
     """n clients at once, each calling Status a few times."""
     errors = []
