@@ -22,12 +22,7 @@ if [ -z "$CTL" ] || [ ! -x "$CTL" ]; then
 	fail "ustackctl binary given (argument 2 or \$USTACKCTL)"
 	it_finish
 fi
-for tool in nc python3 sha256sum tshark; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "$tool is installed"
-		it_finish
-	fi
-done
+it_need nc python3 sha256sum tshark socat setpriv
 
 HOST_IP=10.203.0.1
 DAEMON_IP=10.203.0.2
@@ -87,19 +82,17 @@ check "sockets --json parses" json_ok "$CTL" --json sockets
 
 # An unprivileged user (the socket opened to it here: in production the group ustackd):
 # read commands work, state-changing ones are refused with EPERM and exit 1.
-if command -v setpriv >/dev/null; then
-	chmod o+x "$IT_DIR" "$RUN" && chmod o+rw "$USTACK_SOCKET"
-	nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
-	check "status as an unprivileged uid" nobody "$CTL" status
-	out=$(nobody "$CTL" arp add 10.203.0.77 02:00:00:00:00:77 2>&1)
-	rc=$?
-	if [ "$rc" -eq 1 ] && grep -q '^ustackctl: EPERM: permission denied' <<<"$out"; then
-		pass "arp add as an unprivileged uid: EPERM, exit 1"
-	else
-		fail "arp add as an unprivileged uid: EPERM, exit 1" "exit $rc" "$out"
-	fi
-	chmod o-rw "$USTACK_SOCKET"
+chmod o+x "$IT_DIR" "$RUN" && chmod o+rw "$USTACK_SOCKET"
+nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+check "status as an unprivileged uid" nobody "$CTL" status
+out=$(nobody "$CTL" arp add 10.203.0.77 02:00:00:00:00:77 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q '^ustackctl: EPERM: permission denied' <<<"$out"; then
+	pass "arp add as an unprivileged uid: EPERM, exit 1"
+else
+	fail "arp add as an unprivileged uid: EPERM, exit 1" "exit $rc" "$out"
 fi
+chmod o-rw "$USTACK_SOCKET"
 check "arp add as root" "$CTL" arp add 10.203.0.77 02:00:00:00:00:77
 check "arp shows the static entry" sh -c "'$CTL' arp | grep -Eq '^10.203.0.77 +02:00:00:00:00:77 +static'"
 check "arp del" "$CTL" arp del 10.203.0.77
