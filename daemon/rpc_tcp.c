@@ -32,6 +32,7 @@
 /* Per direction and connection. 64 KiB: a few segments' worth, so a read/write of the
  * socketpair moves enough to keep up with the TCP window. */
 #define RPC_TCP_BUF (64u << 10)
+#define RPC_TCP_PAIR_SNDBUF (1 << 20)
 
 struct rpc_tcp_listener;
 
@@ -52,7 +53,9 @@ struct rpc_tcp {
 	bool fd_wr_shut; /* shutdown(fd, SHUT_WR) done, or the client stopped reading */
 	bool tcp_closed; /* ops->closed came */
 	bool ending;
-	size_t in_len;
+	size_t in_off, in_len; /* in[in_off, in_len) waits for tcp_send() */
+	bool pump_queued;      /* ev_pump is active */
+	struct event *ev_pump;
 	size_t out_off, out_len;
 	uint8_t in[RPC_TCP_BUF];  /* fd -> TCP */
 	uint8_t out[RPC_TCP_BUF]; /* TCP -> fd */
@@ -69,7 +72,7 @@ static void rpc_tcp_pump(struct rpc_tcp *t);
 
 static void rpc_tcp_events(struct rpc_tcp *t)
 {
-	bool want_rd = t->connected && !t->fd_eof && t->in_len < RPC_TCP_BUF && !t->tcp_closed;
+	bool want_rd = t->connected && !t->fd_eof && t->in_len == 0 && !t->tcp_closed;
 	bool want_wr = t->connected && t->out_off < t->out_len && !t->fd_wr_shut;
 
 	if (t->fd < 0)
@@ -92,6 +95,8 @@ static void rpc_tcp_free(struct rpc_tcp *t)
 		event_free(t->ev_rd);
 	if (t->ev_wr)
 		event_free(t->ev_wr);
+	if (t->ev_pump)
+		event_free(t->ev_pump);
 	if (t->fd >= 0)
 		close(t->fd);
 	if (t->client_fd >= 0)
@@ -156,22 +161,24 @@ static void rpc_tcp_end(struct rpc_tcp *t, int err)
 static void rpc_tcp_to_tcp(struct rpc_tcp *t)
 {
 	for (;;) {
-		if (t->in_len > 0) {
-			ssize_t n = tcp_send(t->ts, t->in, t->in_len);
+		if (t->in_off < t->in_len) {
+			ssize_t n = tcp_send(t->ts, t->in + t->in_off, t->in_len - t->in_off);
 
 			if (n == -EAGAIN)
 				return; /* ops->writable resumes */
 			if (n < 0) {
 				/* the connection cannot send any more: drop what the client
 				 * wrote; its end is reported by ops->closed */
-				t->in_len = 0;
+				t->in_off = t->in_len = 0;
 				t->fd_eof = true;
 				return;
 			}
-			memmove(t->in, t->in + n, t->in_len - (size_t)n);
-			t->in_len -= (size_t)n;
-			if (t->in_len > 0)
+			/* an offset, not a memmove: ACKs free the send buffer a few
+			 * segments at a time, and each would move the whole rest */
+			t->in_off += (size_t)n;
+			if (t->in_off < t->in_len)
 				return;
+			t->in_off = t->in_len = 0;
 		}
 		if (t->fd_eof) {
 			if (!t->fin_sent) {
@@ -248,10 +255,11 @@ static void rpc_tcp_pump(struct rpc_tcp *t)
 	/* Over when TCP is closed and everything it received was delivered, or when the
 	 * client is gone both ways and our FIN went out (the stack finishes the close). */
 	if ((t->tcp_closed && t->tcp_eof && t->out_off == t->out_len) ||
-	    (t->fd_eof && t->fin_sent && t->in_len == 0 && t->fd_wr_shut))
+	    (t->fd_eof && t->fin_sent && t->in_off == t->in_len && t->fd_wr_shut))
 		rpc_tcp_end(t, 0);
 }
 
+/* The fd is readable or writable, or TCP has news (ev_pump): move what can move. */
 static void rpc_tcp_on_fd(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpc_tcp *t = arg;
@@ -259,6 +267,7 @@ static void rpc_tcp_on_fd(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	t->pump_queued = false;
 	rpc_tcp_pump(t);
 	if (c)
 		rpc_kick(c);
@@ -276,9 +285,16 @@ static int rpc_tcp_fd_open(struct rpc_tcp *t, struct ustackd *d)
 	t->client_fd = sp[1];
 	if (fcntl(t->fd, F_SETFL, O_NONBLOCK) < 0)
 		return -errno;
+	/* A unix stream socket's send buffer is what is in flight to the other end: the
+	 * default (net.core.wmem_default, ~208 KiB) costs a wake-up every few reads at
+	 * multi-Gbit/s. Best effort: capped by net.core.wmem_max. */
+	for (int i = 0; i < 2; i++)
+		(void)setsockopt(sp[i], SOL_SOCKET, SO_SNDBUF, &(int){ RPC_TCP_PAIR_SNDBUF },
+				 sizeof(int));
 	t->ev_rd = event_new(d->base, t->fd, EV_READ | EV_PERSIST, rpc_tcp_on_fd, t);
 	t->ev_wr = event_new(d->base, t->fd, EV_WRITE | EV_PERSIST, rpc_tcp_on_fd, t);
-	if (!t->ev_rd || !t->ev_wr)
+	t->ev_pump = event_new(d->base, -1, 0, rpc_tcp_on_fd, t);
+	if (!t->ev_rd || !t->ev_wr || !t->ev_pump)
 		return -ENOMEM;
 	return 0;
 }
@@ -332,10 +348,18 @@ static void rpc_tcp_on_connected(struct tcp_sock *s, void *user)
 	rpc_tcp_hand_over(user);
 }
 
+/* Data arrived or send space was freed: a segment or an ACK at a time while a receive
+ * batch runs. The pump runs once after the batch (an active event), so a write(2) to the
+ * fd carries many segments instead of one each. */
 static void rpc_tcp_on_readable(struct tcp_sock *s, void *user)
 {
+	struct rpc_tcp *t = user;
+
 	(void)s;
-	rpc_tcp_pump(user);
+	if (!t->pump_queued) {
+		t->pump_queued = true;
+		event_active(t->ev_pump, EV_TIMEOUT, 0);
+	}
 }
 
 static void rpc_tcp_on_closed(struct tcp_sock *s, void *user, int err)
@@ -364,8 +388,8 @@ static void rpc_tcp_cancel(struct rpc_stream *st)
 	struct rpc_tcp *t = (struct rpc_tcp *)((char *)st - offsetof(struct rpc_tcp, stream));
 
 	/* The client's connection is gone: what it wrote goes out, then our FIN. */
-	if (t->connected && t->in_len)
-		(void)tcp_send(t->ts, t->in, t->in_len);
+	if (t->connected && t->in_off < t->in_len)
+		(void)tcp_send(t->ts, t->in + t->in_off, t->in_len - t->in_off);
 	t->sock.client = NULL;
 	rpc_tcp_free(t);
 }
@@ -408,8 +432,8 @@ static void rpc_tcp_close_sock(struct rpc_sock *s)
 {
 	struct rpc_tcp *t = (struct rpc_tcp *)s;
 
-	if (t->connected && t->in_len)
-		(void)tcp_send(t->ts, t->in, t->in_len);
+	if (t->connected && t->in_off < t->in_len)
+		(void)tcp_send(t->ts, t->in + t->in_off, t->in_len - t->in_off);
 	rpc_tcp_end(t, 0);
 }
 
@@ -557,6 +581,9 @@ static void rpc_tcp_listener_orphan(struct rpc_tcp_listener *l)
 	}
 }
 
+/* A connection accepted only to be reset: no callbacks. */
+static const struct tcp_sock_ops rpc_tcp_refused_ops;
+
 static void rpc_tcp_on_accept(struct tcp_sock *s, void *user)
 {
 	struct rpc_tcp_listener *l = user;
@@ -570,7 +597,7 @@ static void rpc_tcp_on_accept(struct tcp_sock *s, void *user)
 
 		if (err < 0) {
 			/* over the client's socket limit: refuse the connection (RST) */
-			if (tcp_accept(s, NULL, NULL, &ns) < 0)
+			if (tcp_accept(s, &rpc_tcp_refused_ops, NULL, &ns) < 0)
 				return;
 			tcp_abort(ns);
 			continue;

@@ -70,6 +70,15 @@ tcp_listen() {
 }
 check "TcpListen: a kernel client, 20 MB each way intact" tcp_listen
 
+slow_reader() {
+	ip netns exec "$H" timeout 60 socat -u "OPEN:$IN" TCP-LISTEN:5004,reuseaddr &
+	sleep 0.5
+	timeout 60 python3 "$(cd "$(dirname "$0")" && pwd)/rpc_slow_reader.py" "$SOCK" \
+		"$HOST_IP" 5004 "$(stat -c %s "$IN")" || return 1
+	wait
+}
+check "a client that stops reading closes the TCP window; the daemon serves others meanwhile" slow_reader
+
 refused() {
 	local err
 	err=$("${CLIENT[@]}" tcp-connect "$HOST_IP" 5999 </dev/null 2>&1 >/dev/null) && return 1
