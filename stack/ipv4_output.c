@@ -259,7 +259,6 @@ static int ipv4_gso_software(struct ipv4 *ip, struct ipv4_frame_ctx *c, struct i
 		STAT_INC(st, IpFragFails); /* DF: cut to the MSS, never fragmented */
 		return -EMSGSIZE;
 	}
-	ip->next_id = (uint16_t)(ip->next_id + g.segs - 1);
 	for (unsigned i = 0; i < g.segs; i++) {
 		struct ipv4_gso_seg_ctx sc = { &g, i };
 		size_t off = (size_t)i * g.gso_size;
@@ -308,8 +307,8 @@ static int ipv4_write_gso(struct ipv4 *ip, struct ipv4_frame_ctx *c, unsigned gs
 				  c);
 		if (r < 0)
 			return r;
-		/* The device gave the segments IDs id .. id + segs - 1. */
-		ip->next_id = (uint16_t)(ip->next_id + c->segs - 1);
+		/* The device gave the segments IDs id .. id + segs - 1: a super-segment is
+		 * atomic (DF), its ID 0 (ipv4_id.h), so no counter has IDs to reserve. */
 		STAT_ADD(st, IpOutRequests, c->segs - 1);
 		STAT_INC(st, IpOutGsoRequests);
 		return 0;
@@ -326,8 +325,9 @@ int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr 
 	struct ipv4_write_opts opts = o ? *o : IPV4_WRITE_OPTS_DEFAULT;
 	size_t mtu = netif_mtu(st->nif);
 	struct in_addr src = addr_is_any(opts.src) ? ip->addr : opts.src;
-	/* Atomic datagrams (DF) carry ID 0, the others a per-destination ID (ipv4_id.h). */
-	uint16_t id = opts.fragment ? ipv4_id_next(&ip->ids, src, dst, proto, st->now_ns, &st->rng)
+	/* Atomic datagrams (DF, which super-segments always are) carry ID 0, the others a
+	 * per-destination ID (ipv4_id.h). */
+	uint16_t id = opts.fragment && !opts.gso_size ? ipv4_id_next(&ip->ids, src, dst, proto, st->now_ns, &st->rng)
 				    : 0;
 	struct ipv4_frame_ctx c = {
 		.h = {
