@@ -424,6 +424,59 @@ START_TEST(counters_count_wire_segments)
 }
 END_TEST
 
+/* Autosizing (Linux tcp_tso_autosize): about 1 ms of data at cwnd/SRTT x 200 % in slow
+ * start, 120 % after; at most half the cwnd; at least 2 pieces; at most 64 KiB. */
+START_TEST(autosize_follows_rate)
+{
+	struct raw r;
+	const uint32_t P = 1448;
+
+	raw_connect(&r, NULL, NULL, 65535);
+	tso_on(&r, true);
+	struct tcp_sock *s = r.s;
+	s->cc.cwnd_bytes = 100 * P;
+	s->cc.ssthresh_bytes = UINT32_MAX;
+	s->srtt_us = 10000; /* 10 ms: 2 x 144800 B / 10 ms = 28960 B per ms */
+	ck_assert_uint_eq(tcp_tso_max_bytes(s, P), 20 * P);
+	s->cc.ssthresh_bytes = 50 * P; /* congestion avoidance: 1.2 x 14480 B per ms */
+	ck_assert_uint_eq(tcp_tso_max_bytes(s, P), 12 * P);
+	s->srtt_us = 100000; /* a slow path: the floor of 2 */
+	ck_assert_uint_eq(tcp_tso_max_bytes(s, P), 2 * P);
+	s->srtt_us = 50; /* a fast one: 64 KiB less the largest headers */
+	ck_assert_uint_eq(tcp_tso_max_bytes(s, P), (65535 - 80) / P * P);
+	s->cc.cwnd_bytes = 16 * P; /* half the cwnd */
+	ck_assert_uint_eq(tcp_tso_max_bytes(s, P), 8 * P);
+	tso_on(&r, false);
+	ck_assert_uint_eq(tcp_tso_max_bytes(s, P), P);
+	raw_fini(&r);
+}
+END_TEST
+
+/* A jumbo MTU (9000): pieces of 8948 bytes (MSS 8960 less timestamps), at most 7 in a
+ * super-segment of 64 KiB, 1 MB byte-exact, and nothing refused for size. */
+START_TEST(jumbo_mtu_super_segments)
+{
+	struct conn c;
+	enum { N = 1 << 20 };
+	uint8_t *out = malloc(N);
+
+	ck_assert(out);
+	pattern(data, N, 10);
+	conn_setup(&c, 9000, NULL, NULL, 23);
+	both_tso(&c);
+	/* IW 2 segments (RFC 6928 with this MSS): the least, 2 pieces. */
+	ck_assert_uint_eq(tcp_tso_max_bytes(c.cli, 8948), 2 * 8948);
+	ck_assert_uint_eq(transfer(&c, c.cli, c.srv, data, out, N, 60 * H_S, H_MS), N);
+	ck_assert_uint_eq(tcp_tso_max_bytes(c.cli, 8948), 7 * 8948); /* cwnd grew */
+	ck_assert_mem_eq(out, data, N);
+	ck_assert_uint_gt(c.n.pair.a.stats.gso_writes, 0);
+	ck_assert_uint_eq(c.n.pair.a.stats.gso_refused, 0);
+	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpExtTCPOutErrors), 0);
+	free(out);
+	conn_teardown(&c);
+}
+END_TEST
+
 static Suite *tcp_tso_suite(void)
 {
 	Suite *s = suite_create("tcp_tso");
@@ -437,6 +490,8 @@ static Suite *tcp_tso_suite(void)
 	tcase_add_test(tc, pmtu_change_shrinks_pieces);
 	tcase_add_test(tc, lossy_transfer_byte_exact);
 	tcase_add_test(tc, counters_count_wire_segments);
+	tcase_add_test(tc, jumbo_mtu_super_segments);
+	tcase_add_test(tc, autosize_follows_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }
