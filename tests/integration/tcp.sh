@@ -42,7 +42,7 @@ LOG="$IT_DIR/ustackd.log"
 COMMON=(--address "$DAEMON_IP/24" --mac "$DAEMON_MAC" --control "$RUN/ctl.sock"
 	--state-dir "$IT_DIR/state" --service echo:7,discard:9,chargen:19
 	--tcp-keepalive "$KA_IDLE,$KA_INTVL,$KA_CNT" --log-level info)
-[ "$MODE" = tap ] && COMMON+=(--tap-offload "$OFFLOAD")
+if [ "$MODE" = tap ]; then COMMON+=(--tap-offload "$OFFLOAD"); fi
 
 it_backend "$MODE" "$LOG" "${COMMON[@]}"
 SNMP="$RUN/snmp"
