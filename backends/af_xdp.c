@@ -25,22 +25,26 @@
 #include <xdp/xsk.h>
 
 #include "stack/wire/eth.h"
+#include "xsk_frames.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
 #endif
 
-/* One frame per page: the default chunk size, and what copy mode and every driver accept. */
-#define AFXDP_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
-#define AFXDP_FRAME_MASK (~(uint64_t)(AFXDP_FRAME_SIZE - 1))
-/* The fill ring is kept full, so RX_RING_SIZE frames are always lent to the kernel for
- * receive; as many again are ours for transmit. 4096 frames = 16 MiB of UMEM: enough to
- * absorb a burst of 2048 frames each way without the stack seeing -ENOBUFS. */
+/* At most AFXDP_RX_FRAMES frames are lent to the kernel for receive (fill ring, driver, RX
+ * ring together); as many again are kept for transmit (AFXDP_TX_RESERVE). Refilling the
+ * fill ring to the brim while the RX ring still holds a backlog would lend the TX frames
+ * too: under a receive flood the free frames fell from 2048 to 122 and replies failed with
+ * -ENOBUFS. With the budget, a flood costs received frames (the kernel counts "fill ring
+ * empty"), never the ability to answer. 4096 frames = 16 MiB of UMEM: enough to absorb a
+ * burst of 2048 frames each way without the stack seeing -ENOBUFS. */
 #define AFXDP_RX_RING_SIZE 2048
 #define AFXDP_TX_RING_SIZE 2048
 #define AFXDP_FILL_RING_SIZE AFXDP_RX_RING_SIZE
 #define AFXDP_COMP_RING_SIZE AFXDP_TX_RING_SIZE
 #define AFXDP_NUM_FRAMES (AFXDP_FILL_RING_SIZE + AFXDP_TX_RING_SIZE)
+#define AFXDP_RX_FRAMES AFXDP_FILL_RING_SIZE
+#define AFXDP_TX_RESERVE (AFXDP_NUM_FRAMES - AFXDP_RX_FRAMES)
 /* In copy mode one sendto(2) sends at most 32 descriptors (the kernel's TX_BATCH_SIZE) and
  * returns EAGAIN when more remain; this bounds the kicks of one flush. */
 #define AFXDP_MAX_KICKS 128
@@ -49,15 +53,15 @@
 #define AFXDP_TX_KICK_THRESHOLD 64
 #define AFXDP_PROG_NAME "ustack_xsk"
 
-/* The UMEM and its two rings, and the free-frame stack of the frames we own. */
+/* The UMEM and its two rings, and who owns its frames (xsk_frames.h). */
 struct afxdp_umem_info {
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
 	struct xsk_umem *umem;
 	void *area;
 	size_t size;
-	uint64_t free_frames[AFXDP_NUM_FRAMES]; /* frame addresses (UMEM offsets) */
-	uint32_t nfree;
+	struct xsk_frames frames;
+	uint64_t free_store[AFXDP_NUM_FRAMES]; /* the free stack's storage */
 };
 
 struct afxdp_socket_info {
@@ -102,42 +106,24 @@ static int why_errno(char *why, size_t whylen, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Free-frame stack */
-
-static inline void frame_push(struct afxdp_umem_info *um, uint64_t addr)
+/* With XDP_USE_NEED_WAKEUP a zero-copy driver stops looking at the fill ring once it
+ * found it empty, until told: frames put on it after that are not used, and receive
+ * stalls, unless this kick follows (Documentation/networking/af_xdp.rst, "XDP_USE_NEED_
+ * WAKEUP"). Copy mode never asks. */
+static void fill_ring_kick(struct afxdp *x)
 {
-	/* Every frame is owned by exactly one party, so the stack cannot overflow. */
-	if (um->nfree < AFXDP_NUM_FRAMES)
-		um->free_frames[um->nfree++] = addr & AFXDP_FRAME_MASK;
+	if (!xsk_ring_prod__needs_wakeup(&x->um.fill))
+		return;
+	x->stats.fill_wakeups++;
+	recvfrom(x->sk.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
-static inline bool frame_pop(struct afxdp_umem_info *um, uint64_t *addr)
-{
-	*addr = 0;
-	if (um->nfree == 0)
-		return false;
-	*addr = um->free_frames[--um->nfree];
-	return true;
-}
-
-/* Moves free frames to the fill ring until it is full or no frame is free. */
+/* Moves free frames to the fill ring until it is full, receive has its share of the UMEM
+ * (AFXDP_RX_FRAMES), or no frame is free. */
 static void fill_ring_refill(struct afxdp *x)
 {
-	struct afxdp_umem_info *um = &x->um;
-	uint32_t want = xsk_prod_nb_free(&um->fill, AFXDP_FILL_RING_SIZE), idx, n;
-
-	if (want > um->nfree)
-		want = um->nfree;
-	if (want == 0)
-		return;
-	n = xsk_ring_prod__reserve(&um->fill, want, &idx);
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t addr;
-
-		frame_pop(um, &addr);
-		*xsk_ring_prod__fill_addr(&um->fill, idx + i) = addr;
-	}
-	xsk_ring_prod__submit(&um->fill, n);
+	if (xsk_frames_fill(&x->um.frames, &x->um.fill))
+		fill_ring_kick(x);
 }
 
 /* Returns the frames the kernel has finished sending to the free stack. */
@@ -147,7 +133,7 @@ static void comp_ring_drain(struct afxdp *x)
 	uint32_t idx, n = xsk_ring_cons__peek(&um->comp, AFXDP_COMP_RING_SIZE, &idx);
 
 	for (uint32_t i = 0; i < n; i++)
-		frame_push(um, *xsk_ring_cons__comp_addr(&um->comp, idx + i));
+		xsk_frames_push(&um->frames, *xsk_ring_cons__comp_addr(&um->comp, idx + i));
 	if (n) {
 		xsk_ring_cons__release(&um->comp, n);
 		x->sk.tx_outstanding -= n < x->sk.tx_outstanding ? n : x->sk.tx_outstanding;
@@ -200,18 +186,18 @@ static int afxdp_write(struct netif *nif, size_t size, netif_fill_fn fill, void 
 
 	if (size > AFXDP_FRAME_SIZE || size > (size_t)nif->mtu + ETH_HDR_LEN)
 		return -EMSGSIZE;
-	if (x->um.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
+	if (x->um.frames.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
 		comp_ring_drain(x);
-		if (x->um.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
+		if (x->um.frames.nfree == 0 || xsk_prod_nb_free(&x->sk.tx, 1) == 0) {
 			tx_kick(x);
 			comp_ring_drain(x);
 		}
 	}
-	if (x->um.nfree == 0 || xsk_ring_prod__reserve(&x->sk.tx, 1, &idx) != 1) {
+	if (x->um.frames.nfree == 0 || xsk_ring_prod__reserve(&x->sk.tx, 1, &idx) != 1) {
 		x->stats.tx_ring_full++;
 		return -ENOBUFS;
 	}
-	frame_pop(&x->um, &addr);
+	xsk_frames_pop(&x->um.frames, &addr);
 	/* The stack writes the frame straight into the UMEM: no copy. */
 	len = fill(xsk_umem__get_data(x->um.area, addr), AFXDP_FRAME_SIZE, ctx);
 	if (len > AFXDP_FRAME_SIZE)
@@ -235,38 +221,23 @@ static const struct netif_ops afxdp_ops = {
 
 int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
 {
-	struct afxdp_umem_info *um = &x->um;
-	uint32_t idx_rx, idx_fill = 0, n, nfill;
+	uint32_t idx_rx, n;
 
 	n = xsk_ring_cons__peek(&x->sk.rx, max, &idx_rx);
 	if (n == 0) {
-		/* With need_wakeup the kernel stops looking at an empty fill ring until told;
-		 * ours is kept full, but say so if it asks. */
-		if (xsk_ring_prod__needs_wakeup(&um->fill)) {
-			x->stats.fill_wakeups++;
-			recvfrom(x->sk.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-		}
+		fill_ring_kick(x); /* the driver may wait for one to start receiving again */
 		return 0;
 	}
-	/* The kernel took at least n frames off the fill ring to fill these descriptors, so
-	 * n slots are normally free: each frame goes back right after the stack saw it. */
-	nfill = xsk_ring_prod__reserve(&um->fill, n, &idx_fill);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->sk.rx, idx_rx + i);
-		uint64_t addr = d->addr;
 
-		fn(ctx, xsk_umem__get_data(um->area, addr), d->len);
+		fn(ctx, xsk_umem__get_data(x->um.area, d->addr), d->len, 0);
 		x->stats.rx_frames++;
 		x->stats.rx_bytes += d->len;
-		if (i < nfill)
-			*xsk_ring_prod__fill_addr(&um->fill, idx_fill + i) = addr & AFXDP_FRAME_MASK;
-		else
-			frame_push(um, addr);
 	}
-	xsk_ring_prod__submit(&um->fill, nfill);
-	xsk_ring_cons__release(&x->sk.rx, n);
-	if (nfill < n)
-		fill_ring_refill(x);
+	/* Each frame goes back to the fill ring once the stack has seen it. */
+	if (xsk_frames_rx_done(&x->um.frames, &x->um.fill, &x->sk.rx, idx_rx, n))
+		fill_ring_kick(x);
 	return (int)n;
 }
 
@@ -397,21 +368,56 @@ static void prog_name(uint32_t id, char *name, size_t len)
 	close(fd);
 }
 
-/* The record of the program we attached: "PROG_ID PID". */
-static uint32_t prog_record_read(const char *path, pid_t *pid)
+/* A process's start time (field 22 of /proc/PID/stat, clock ticks since boot): with the
+ * pid it names one process for good, where a pid alone is recycled. 0 when unknown. */
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The name (field 2) may hold spaces and parentheses: count from its last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+				"%*d %*d %*d %*d %llu",
+			 &t) != 1)
+		return 0;
+	return t;
+}
+
+/* The record of the program we attached: "PROG_ID PID START_TIME". */
+struct prog_record {
+	uint32_t id;
+	pid_t pid;
+	unsigned long long start; /* 0: not recorded (an older ustackd) */
+};
+
+static void prog_record_read(const char *path, struct prog_record *rec)
 {
 	unsigned long id = 0;
 	long p = 0;
 	FILE *f;
+	int n;
 
-	*pid = 0;
+	memset(rec, 0, sizeof(*rec));
 	if (!path[0] || !(f = fopen(path, "re")))
-		return 0;
-	if (fscanf(f, "%lu %ld", &id, &p) != 2)
-		id = 0;
+		return;
+	n = fscanf(f, "%lu %ld %llu", &id, &p, &rec->start);
 	fclose(f);
-	*pid = (pid_t)p;
-	return (uint32_t)id;
+	if (n < 2)
+		return;
+	if (n < 3)
+		rec->start = 0;
+	rec->id = (uint32_t)id;
+	rec->pid = (pid_t)p;
 }
 
 static void prog_record_write(const char *path, uint32_t id)
@@ -423,19 +429,23 @@ static void prog_record_write(const char *path, uint32_t id)
 	f = fopen(path, "we");
 	if (!f)
 		return;
-	fprintf(f, "%u %ld\n", id, (long)getpid());
+	fprintf(f, "%u %ld %llu\n", id, (long)getpid(), proc_start_time(getpid()));
 	fclose(f);
 }
 
-/* Is pid a live ustackd? (Its name, so that a recycled pid does not count.) */
-static bool pid_is_ustackd(pid_t pid)
+/* Is the recorded process a live ustackd? A killed daemon's pid may belong to another
+ * process by now, even another ustackd (on another interface): only the same pid with the
+ * same start time is the same process. Without a recorded start time, its name. */
+static bool record_owner_alive(const struct prog_record *rec)
 {
 	char path[64], comm[32] = "";
 	FILE *f;
 
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+	if (rec->pid <= 0 || (kill(rec->pid, 0) < 0 && errno == ESRCH))
 		return false;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if (rec->start)
+		return proc_start_time(rec->pid) == rec->start;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)rec->pid);
 	f = fopen(path, "re");
 	if (!f)
 		return true; /* alive, name unknown: assume it is */
@@ -452,10 +462,10 @@ static bool pid_is_ustackd(pid_t pid)
  * whether that process is gone. Any other program is someone else's and is left alone. */
 static int clear_stale_prog(struct afxdp *x, char *why, size_t whylen)
 {
-	uint32_t flags, id = attached_prog(x->ifindex, &flags), rec_id;
+	uint32_t flags, id = attached_prog(x->ifindex, &flags);
 	char name[BPF_OBJ_NAME_LEN];
+	struct prog_record rec;
 	bool on_queue, stale;
-	pid_t rec_pid;
 	int n, r;
 
 	n = xsk_bound_sockets(x->ifindex, x->queue, &on_queue);
@@ -466,17 +476,19 @@ static int clear_stale_prog(struct afxdp *x, char *why, size_t whylen)
 				 x->queue, x->ifname);
 	if (id == 0 || n > 0)
 		return 0; /* nothing attached, or a live user: libxdp shares the program */
-	rec_id = prog_record_read(x->prog_record, &rec_pid);
+	prog_record_read(x->prog_record, &rec);
 	prog_name(id, name, sizeof(name));
-	if (rec_id == id)
-		stale = !pid_is_ustackd(rec_pid);
+	if (rec.id == id)
+		/* Ours: a live ustackd binds its socket before it attaches, so when sock_diag
+		 * says no socket is bound, the program is stale whoever has the pid now. */
+		stale = n == 0 || !record_owner_alive(&rec);
 	else
 		/* Not recorded by us: libxdp's own program is stale only when sock_diag
 		 * proves that no socket uses it. */
 		stale = n == 0 && (strcmp(name, AFXDP_PROG_NAME) == 0 ||
 				   strcmp(name, "xsk_def_prog") == 0);
 	if (!stale) {
-		if (rec_id == id)
+		if (rec.id == id)
 			return 0; /* a live instance's: attaching ours will say so */
 		return why_errno(why, whylen, -EBUSY,
 				 "%s already has an XDP program attached (id %u%s%s) that is not "
@@ -493,37 +505,114 @@ static int clear_stale_prog(struct afxdp *x, char *why, size_t whylen)
 	return 1;
 }
 
-/* The XDP program: every frame of our queue goes to our socket, anything else (no socket
- * in the map for that queue) to the kernel. It is the classic AF_XDP redirect program
+/* The XDP program (issue 11 item 2): frames for the stack go to our socket, everything else
+ * to the kernel, which keeps its own addresses on the interface working. For the stack:
+ *  - to its MAC: IPv4 to its address, ARP whose target address is its address;
+ *  - broadcast: ARP requests for its address (RFC 826), nothing else.
+ * XDP cannot clone a frame, so a broadcast goes to one side only: ARP for the stack's
+ * address is of no use to the kernel, and every other broadcast (ARP for the kernel's
+ * addresses, gratuitous ARP, DHCP, IPv4 broadcasts) stays with the kernel; the stack learns
+ * its neighbours from their requests and replies to it instead. Multicast, IPv6, VLAN tags
+ * and frames to other MACs pass too. When the stack shares the interface's MAC (no --mac),
+ * the IPv4/ARP address checks alone tell the two apart.
+ * In C it would be
  *
- *	int xsk_redirect(struct xdp_md *ctx)
- *	{
- *		return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
- *	}
+ *	if (data + 34 > data_end) return XDP_PASS;
+ *	if (dst == our MAC) {
+ *		if (type == ETH_P_IP) { if (ip->daddr == addr) goto redirect; return XDP_PASS; }
+ *		if (type != ETH_P_ARP) return XDP_PASS;
+ *	} else if (dst != broadcast || type != ETH_P_ARP) return XDP_PASS;
+ *	if (data + 42 > data_end || arp->tpa != addr) return XDP_PASS;
+ *    redirect:
+ *	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
  *
- * (the XDP_PASS fallback in the flags needs Linux 5.3), as instructions, so that nothing is
- * read from disk and nothing needs CAP_SYS_ADMIN: loading it needs CAP_BPF and
- * CAP_NET_ADMIN, attaching it CAP_NET_ADMIN. libxdp's own program management would ask
- * the kernel for programs by id, which needs CAP_SYS_ADMIN. */
+ * (the XDP_PASS fallback in the flags needs Linux 5.3; JMP32 Linux 5.1), written as
+ * instructions with the MAC and address as immediates, so that nothing is read from disk,
+ * no BPF compiler is needed to build, and nothing needs CAP_SYS_ADMIN: loading it needs
+ * CAP_BPF and CAP_NET_ADMIN, attaching it CAP_NET_ADMIN. libxdp's own program management
+ * would ask the kernel for programs by id, which needs CAP_SYS_ADMIN. Packet loads are in
+ * the host's byte order, so each immediate is the same bytes read as a host integer. */
 /* XSKMAP slots: indexed by queue; at least this many, more for a higher --queue. */
 #define AFXDP_MAP_ENTRIES 64
 
-static int xsk_prog_load(struct afxdp *x, char *why, size_t whylen)
+#define I_MOV64_REG(d, s) { .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = d, .src_reg = s }
+#define I_MOV64_IMM(d, i) { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = d, .imm = i }
+#define I_ADD64_IMM(d, i) { .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = d, .imm = i }
+#define I_LDX(sz, d, s, o) { .code = BPF_LDX | BPF_MEM | sz, .dst_reg = d, .src_reg = s, .off = o }
+#define I_JGT_REG(d, s, o) { .code = BPF_JMP | BPF_JGT | BPF_X, .dst_reg = d, .src_reg = s, .off = o }
+#define I_JNE32_IMM(d, i, o) { .code = BPF_JMP32 | BPF_JNE | BPF_K, .dst_reg = d, .imm = i, .off = o }
+#define I_JEQ32_IMM(d, i, o) { .code = BPF_JMP32 | BPF_JEQ | BPF_K, .dst_reg = d, .imm = i, .off = o }
+#define I_JA(o) { .code = BPF_JMP | BPF_JA, .off = o }
+/* The instruction that loads the XSKMAP's fd, set once the map exists. */
+#define XSK_PROG_MAP_INSN 28
+
+/* The bytes at p read as the host's integer, as a BPF packet load sees them. */
+static int32_t host32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return (int32_t)v;
+}
+
+static int32_t host16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int xsk_prog_load(struct afxdp *x, struct in_addr addr, char *why, size_t whylen)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, popts);
+	const uint8_t bcast[MAC_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t type_ip[2] = { 0x08, 0x00 }, type_arp[2] = { 0x08, 0x06 };
+	const int32_t mac_lo = host32(x->nif.mac.b), mac_hi = host16(x->nif.mac.b + 4);
+	const int32_t ip = host32(&addr.s_addr), ty_ip = host16(type_ip),
+		      ty_arp = host16(type_arp);
+	/* Jump offsets count from the next instruction; the index of each is on its left. */
 	struct bpf_insn insns[] = {
-		/* r2 = ctx->rx_queue_index (struct xdp_md, offset 16) */
-		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
-		  .off = 16 },
-		/* r1 = &xsks_map (a 16-byte load of the map fd) */
+		/* 0 */ I_MOV64_REG(BPF_REG_6, BPF_REG_1),	 /* r6 = ctx */
+		/* 1 */ I_LDX(BPF_W, BPF_REG_2, BPF_REG_6, 0), /* r2 = ctx->data */
+		/* 2 */ I_LDX(BPF_W, BPF_REG_3, BPF_REG_6, 4), /* r3 = ctx->data_end */
+		/* 3 */ I_MOV64_REG(BPF_REG_4, BPF_REG_2),
+		/* 4 */ I_ADD64_IMM(BPF_REG_4, ETH_HDR_LEN + 20), /* to the IPv4 daddr's end */
+		/* 5 */ I_JGT_REG(BPF_REG_4, BPF_REG_3, 27),	   /* short: -> 33 pass */
+		/* 6 */ I_LDX(BPF_H, BPF_REG_5, BPF_REG_2, 12),	   /* r5 = ethertype */
+		/* 7 */ I_LDX(BPF_W, BPF_REG_4, BPF_REG_2, 0),	   /* destination MAC */
+		/* 8 */ I_JNE32_IMM(BPF_REG_4, mac_lo, 5),	   /* -> 14 bcast */
+		/* 9 */ I_LDX(BPF_H, BPF_REG_4, BPF_REG_2, 4),
+		/* 10 */ I_JNE32_IMM(BPF_REG_4, mac_hi, 3),	   /* -> 14 bcast */
+		/* 11 */ I_JEQ32_IMM(BPF_REG_5, ty_ip, 13),	   /* -> 25 ipv4 */
+		/* 12 */ I_JEQ32_IMM(BPF_REG_5, ty_arp, 6),	   /* -> 19 arp */
+		/* 13 */ I_JA(19),				   /* -> 33 pass */
+		/* 14 bcast */ I_LDX(BPF_W, BPF_REG_4, BPF_REG_2, 0),
+		/* 15 */ I_JNE32_IMM(BPF_REG_4, host32(bcast), 17), /* -> 33 pass */
+		/* 16 */ I_LDX(BPF_H, BPF_REG_4, BPF_REG_2, 4),
+		/* 17 */ I_JNE32_IMM(BPF_REG_4, host16(bcast + 4), 15), /* -> 33 pass */
+		/* 18 */ I_JNE32_IMM(BPF_REG_5, ty_arp, 14),		 /* -> 33 pass */
+		/* 19 arp */ I_MOV64_REG(BPF_REG_4, BPF_REG_2),
+		/* 20 */ I_ADD64_IMM(BPF_REG_4, ETH_HDR_LEN + 28), /* the whole ARP packet */
+		/* 21 */ I_JGT_REG(BPF_REG_4, BPF_REG_3, 11),	    /* -> 33 pass */
+		/* 22 */ I_LDX(BPF_W, BPF_REG_4, BPF_REG_2, ETH_HDR_LEN + 24), /* target IP */
+		/* 23 */ I_JNE32_IMM(BPF_REG_4, ip, 9),			    /* -> 33 pass */
+		/* 24 */ I_JA(2),					    /* -> 27 redirect */
+		/* 25 ipv4 */ I_LDX(BPF_W, BPF_REG_4, BPF_REG_2, ETH_HDR_LEN + 16), /* daddr */
+		/* 26 */ I_JNE32_IMM(BPF_REG_4, ip, 6),				  /* -> 33 pass */
+		/* 27 redirect: r2 = ctx->rx_queue_index (struct xdp_md, offset 16) */
+		I_LDX(BPF_W, BPF_REG_2, BPF_REG_6, 16),
+		/* 28, 29 (XSK_PROG_MAP_INSN): r1 = &xsks_map (a 16-byte load of the map fd) */
 		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
 		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 /* set below */ },
 		{ 0 },
-		/* r3 = XDP_PASS: the action when no socket is in the map for the queue */
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = XDP_PASS },
-		/* r0 = bpf_redirect_map(r1, r2, r3) */
+		/* 30: r3 = XDP_PASS: the action when no socket is in the map for the queue */
+		I_MOV64_IMM(BPF_REG_3, XDP_PASS),
+		/* 31: r0 = bpf_redirect_map(r1, r2, r3) */
 		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
-		{ .code = BPF_JMP | BPF_EXIT },
+		/* 32 */ { .code = BPF_JMP | BPF_EXIT },
+		/* 33 pass */ I_MOV64_IMM(BPF_REG_0, XDP_PASS),
+		/* 34 */ { .code = BPF_JMP | BPF_EXIT },
 	};
 	char log[4096] = "";
 	int r;
@@ -537,7 +626,7 @@ static int xsk_prog_load(struct afxdp *x, char *why, size_t whylen)
 				 "cannot create the XSKMAP: %s (needs CAP_BPF and CAP_NET_ADMIN%s)",
 				 strerror(-r), r == -EPERM ? "" : "; memlock limit?");
 	}
-	insns[1].imm = x->map_fd;
+	insns[XSK_PROG_MAP_INSN].imm = x->map_fd;
 	popts.log_buf = log;
 	popts.log_size = sizeof(log);
 	popts.log_level = 0;
@@ -634,13 +723,23 @@ static void memlock_raise(size_t need)
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
+/* The bind(2) flags of a mode (issue 11 item 3). skb (generic XDP) can only copy: without
+ * XDP_COPY a zero-copy capable driver (i40e, ice, mlx5) binds in zero-copy mode under a
+ * generic-mode program, and TX kicks then fail. Native and auto leave the choice to the
+ * kernel, which takes zero-copy where the driver supports it and copy elsewhere (veth);
+ * afxdp_attach_mode() says which it was. */
+static uint16_t afxdp_bind_mode_flags(enum afxdp_mode mode)
+{
+	return mode == AFXDP_MODE_SKB ? XDP_COPY : 0;
+}
+
 int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, size_t whylen)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = AFXDP_FILL_RING_SIZE,
 		.comp_size = AFXDP_COMP_RING_SIZE,
 		.frame_size = AFXDP_FRAME_SIZE,
-		.frame_headroom = XSK_UMEM__DEFAULT_FRAME_HEADROOM,
+		.frame_headroom = AFXDP_FRAME_HEADROOM,
 		.flags = 0,
 	};
 	struct xsk_socket_config scfg = {
@@ -648,9 +747,7 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 		.tx_size = AFXDP_TX_RING_SIZE,
 		/* We load and attach the program ourselves (xsk_prog_load). */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		/* Zero-copy when the driver supports it, copy otherwise: no XDP_COPY or
-		 * XDP_ZEROCOPY, the kernel chooses. */
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+		.bind_flags = XDP_USE_NEED_WAKEUP | afxdp_bind_mode_flags(cfg->mode),
 	};
 	struct xdp_options opts;
 	socklen_t optlen = sizeof(opts);
@@ -661,11 +758,13 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 	if (strlen(cfg->ifname) >= IF_NAMESIZE)
 		return why_errno(why, whylen, -EINVAL, "interface name '%s' is too long",
 				 cfg->ifname);
-	if ((size_t)cfg->mtu + ETH_HDR_LEN > AFXDP_FRAME_SIZE)
+	if (cfg->mtu > afxdp_mtu_max())
 		return why_errno(why, whylen, -EINVAL,
-				 "MTU %u does not fit a %d-byte UMEM frame (at most %d with "
-				 "AF_XDP)",
-				 cfg->mtu, AFXDP_FRAME_SIZE, AFXDP_FRAME_SIZE - ETH_HDR_LEN);
+				 "MTU %u is too large for AF_XDP: a %u-byte UMEM frame receives "
+				 "at most %u bytes after the kernel's %d bytes of XDP headroom, "
+				 "so the MTU can be at most %u",
+				 cfg->mtu, AFXDP_FRAME_SIZE, afxdp_mtu_max() + ETH_HDR_LEN,
+				 XDP_PACKET_HEADROOM, afxdp_mtu_max());
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return why_errno(why, whylen, -ENOMEM, "out of memory");
@@ -727,8 +826,9 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 			r = why_errno(why, whylen, r, "xsk_umem__create: %s", strerror(-r));
 		goto fail;
 	}
-	for (uint32_t i = 0; i < AFXDP_NUM_FRAMES; i++)
-		frame_push(&x->um, (uint64_t)(AFXDP_NUM_FRAMES - 1 - i) * AFXDP_FRAME_SIZE);
+	xsk_frames_init(&x->um.frames, x->um.free_store, AFXDP_NUM_FRAMES, AFXDP_FRAME_SIZE,
+			AFXDP_RX_FRAMES);
+	x->stats.tx_reserve = AFXDP_TX_RESERVE;
 
 	r = xsk_socket__create(&x->sk.xsk, x->ifname, x->queue, x->um.umem, &x->sk.rx,
 			       &x->sk.tx, &scfg);
@@ -775,7 +875,7 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 
 	/* The socket goes into the map before the program is attached, so that the first
 	 * redirected frame already has somewhere to go. */
-	r = xsk_prog_load(x, why, whylen);
+	r = xsk_prog_load(x, cfg->addr, why, whylen);
 	if (r < 0)
 		goto fail;
 	r = xsk_socket__update_xskmap(x->sk.xsk, x->map_fd);
@@ -828,7 +928,7 @@ void afxdp_quiesce(struct afxdp *x, struct afxdp_frame_census *c)
 	xsk_prog_detach(x);
 	afxdp_flush(x);
 	comp_ring_drain(x);
-	c->free = x->um.nfree;
+	c->free = x->um.frames.nfree;
 	c->fill = AFXDP_FILL_RING_SIZE - xsk_prod_nb_free(&x->um.fill, AFXDP_FILL_RING_SIZE);
 	c->rx = xsk_cons_nb_avail(&x->sk.rx, AFXDP_RX_RING_SIZE);
 	c->tx = x->sk.tx_outstanding;
@@ -898,14 +998,15 @@ unsigned afxdp_ifmtu(const struct afxdp *x)
 	return x->ifmtu;
 }
 
-const struct afxdp_stats *afxdp_stats(const struct afxdp *x)
+const struct afxdp_stats *afxdp_stats(struct afxdp *x)
 {
+	x->stats.free_frames_min = x->um.frames.nfree_min;
 	return &x->stats;
 }
 
 unsigned afxdp_free_frames(const struct afxdp *x)
 {
-	return x->um.nfree;
+	return x->um.frames.nfree;
 }
 
 uint32_t afxdp_stale_prog_detached(const struct afxdp *x)

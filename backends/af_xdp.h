@@ -7,9 +7,16 @@
  * straight back on the fill ring; transmit gives the netif fill callback a free frame, so the
  * stack writes the frame in place, and the completion ring returns it to the free stack.
  *
- * The XDP program is the classic AF_XDP redirect (queue -> socket through an XSKMAP, else
- * XDP_PASS), loaded and attached by us as a single program: what libxdp does with
- * LIBXDP_SKIP_DISPATCHER=1, without its program management, which needs CAP_SYS_ADMIN.
+ * The XDP program redirects to the socket (through an XSKMAP) only the frames for the stack:
+ * IPv4 to its address and ARP for its address, sent to its MAC or, for ARP, broadcast;
+ * everything else goes to the kernel (XDP_PASS), so the kernel's own addresses on the
+ * interface keep working. It is loaded and attached by us as a single program: what libxdp
+ * does with LIBXDP_SKIP_DISPATCHER=1, without its program management, which needs
+ * CAP_SYS_ADMIN.
+ *
+ * The UMEM is split: at most AFXDP_RX_FRAMES frames are lent to the kernel for receive
+ * (fill ring, driver, RX ring), the rest is kept for transmit, so that a receive flood
+ * cannot leave the stack without frames to answer with.
  * One ustackd per interface. A program left behind by a killed predecessor is detached at
  * open; ours is detached at close. */
 #ifndef USTACK_BACKENDS_AF_XDP_H
@@ -19,10 +26,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stack/netif.h"
+#include <linux/bpf.h>
 
-/* Called once per received frame; the frame is borrowed for the call only. */
-typedef void (*backend_rx_fn)(void *ctx, const uint8_t *frame, size_t len);
+#include "backend.h"
+#include "stack/addr.h"
+#include "stack/netif.h"
+#include "stack/wire/eth.h"
+
 
 enum afxdp_mode {
 	AFXDP_MODE_AUTO,
@@ -36,6 +46,7 @@ struct afxdp_config {
 	enum afxdp_mode mode;
 	bool mac_set; /* false: use the interface's MAC */
 	struct mac mac;
+	struct in_addr addr; /* the stack's: IPv4 and ARP for it are redirected to us */
 	unsigned mtu;
 	/* A file where the id of the attached program is recorded, so that a successor
 	 * recognises it after a kill; NULL: none. */
@@ -47,8 +58,23 @@ struct afxdp;
 /* Returns 0 or a negative errno with a human-readable reason in why: -ENODEV (no such
  * interface), -EPERM (capabilities), -ENOMEM (memlock limit), -EBUSY (queue in use, or
  * another XDP program attached), -EINVAL (queue out of range, MTU too large),
- * -EOPNOTSUPP (native mode not supported by the driver). */
+ * -EOPNOTSUPP (native mode not supported by the driver). An MTU over afxdp_mtu_max() is
+ * -EINVAL. */
 int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, size_t whylen);
+/* One UMEM frame per page: the default chunk size, and what copy mode and every driver
+ * accept; no headroom of our own. */
+#define AFXDP_FRAME_SIZE 4096u
+#define AFXDP_FRAME_HEADROOM 0u
+
+/* The largest MTU a UMEM frame carries on receive: the frame size minus the kernel's
+ * XDP_PACKET_HEADROOM (256) and our headroom, minus the Ethernet header; the kernel drops
+ * larger frames (xsk_rcv: len > xsk_pool_get_rx_frame_size(), issue 11 item 5: a 3841-byte
+ * frame was lost). 3826 with 4096-byte frames. A driver's native XDP may allow less (its
+ * buffer also holds skb_shared_info): the attach then fails with the driver's reason. */
+static inline unsigned afxdp_mtu_max(void)
+{
+	return AFXDP_FRAME_SIZE - AFXDP_FRAME_HEADROOM - XDP_PACKET_HEADROOM - ETH_HDR_LEN;
+}
 /* Deletes the socket and UMEM and detaches our XDP program. */
 void afxdp_close(struct afxdp *x);
 
@@ -75,9 +101,11 @@ struct afxdp_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	uint64_t tx_ring_full; /* writes refused: no TX slot or no free frame */
 	uint64_t kicks, kick_errors;
-	uint64_t fill_wakeups;
+	uint64_t fill_wakeups; /* fill ring kicks when the driver asked (need_wakeup) */
+	uint32_t free_frames_min; /* the fewest frames free for transmit at any time */
+	uint32_t tx_reserve;	  /* the frames receive can never take */
 };
-const struct afxdp_stats *afxdp_stats(const struct afxdp *x);
+const struct afxdp_stats *afxdp_stats(struct afxdp *x);
 /* Frames on the free-frame stack now. */
 unsigned afxdp_free_frames(const struct afxdp *x);
 

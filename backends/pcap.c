@@ -3,16 +3,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* https://www.tcpdump.org/manpages/pcap-savefile.5.html */
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
 #define PCAP_VERSION_MAJOR 2
 #define PCAP_VERSION_MINOR 4
 #define PCAP_LINKTYPE_ETHERNET 1
+/* Written out once this much is buffered, else on the next flush (each second). */
+#define PCAP_FLUSH_BYTES (64u * 1024)
 
 struct pcap_file_hdr {
 	uint32_t magic;
@@ -25,30 +28,87 @@ struct pcap_rec_hdr {
 	uint32_t ts_sec, ts_usec, incl_len, orig_len;
 };
 
-static void pcap_record(struct pcap_netif *p, const uint8_t *frame, size_t len)
+/* Writes what the buffer holds without blocking. A FIFO whose reader stalls takes part of
+ * it or nothing (EAGAIN): the rest waits, and records that do not fit meanwhile are
+ * dropped whole, so the stream stays valid. Any other error: the file is given up until
+ * the next reopen (a partial record may be in it, nothing may follow). */
+static void pcap_buf_write(struct pcap_netif *p)
+{
+	size_t off = 0;
+
+	while (p->fd >= 0 && off < p->len) {
+		ssize_t n = write(p->fd, p->buf + off, p->len - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		p->errors += p->buffered;
+		p->buffered = 0;
+		close(p->fd);
+		p->fd = -1;
+		off = p->len;
+	}
+	memmove(p->buf, p->buf + off, p->len - off);
+	p->len -= off;
+	if (p->len == 0)
+		p->buffered = 0;
+}
+
+/* Where the next record of rec_len bytes goes, or NULL (counted) when it does not fit. */
+static uint8_t *pcap_reserve(struct pcap_netif *p, size_t rec_len)
+{
+	if (p->fd < 0) {
+		p->errors++; /* the file could not be reopened (SIGHUP): not recorded */
+		return NULL;
+	}
+	if (p->len + rec_len > sizeof(p->buf))
+		pcap_buf_write(p);
+	if (p->len + rec_len > sizeof(p->buf)) {
+		p->dropped++; /* the reader does not keep up: drop, never block the loop */
+		return NULL;
+	}
+	return p->buf + p->len;
+}
+
+/* Writes one record at the end of the buffer without committing it; its length, or 0. */
+static size_t pcap_stage(struct pcap_netif *p, const uint8_t *frame, size_t len)
 {
 	struct pcap_rec_hdr h;
 	struct timespec ts;
+	uint8_t *at;
 
-	if (!p->f) {
-		p->errors++; /* the file could not be reopened (SIGHUP): not recorded */
-		return;
-	}
+	h.orig_len = (uint32_t)len;
+	h.incl_len = (uint32_t)(len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN);
+	at = pcap_reserve(p, sizeof(h) + h.incl_len);
+	if (!at)
+		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.ts_sec = (uint32_t)ts.tv_sec;
 	h.ts_usec = (uint32_t)(ts.tv_nsec / 1000);
-	h.orig_len = (uint32_t)len;
-	h.incl_len = (uint32_t)(len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN);
-	if (fwrite(&h, sizeof(h), 1, p->f) != 1 || fwrite(frame, h.incl_len, 1, p->f) != 1)
-		p->errors++;
-	else
-		p->frames++;
+	memcpy(at, &h, sizeof(h));
+	memcpy(at + sizeof(h), frame, h.incl_len);
+	return sizeof(h) + h.incl_len;
+}
+
+static void pcap_commit(struct pcap_netif *p, size_t rec_len)
+{
+	p->len += rec_len;
+	p->buffered++;
+	p->frames++;
+	if (p->len >= PCAP_FLUSH_BYTES)
+		pcap_buf_write(p);
 }
 
 struct pcap_fill_ctx {
 	struct pcap_netif *p;
 	netif_fill_fn fill;
 	void *ctx;
+	size_t staged;
 };
 
 static size_t pcap_fill(uint8_t *buf, size_t len, void *ctx)
@@ -56,16 +116,28 @@ static size_t pcap_fill(uint8_t *buf, size_t len, void *ctx)
 	struct pcap_fill_ctx *c = ctx;
 	size_t n = c->fill(buf, len, c->ctx);
 
-	pcap_record(c->p, buf, n);
+	/* The frame is in the device's buffer only during this call: stage a copy now and
+	 * commit it once the device has taken the frame. */
+	c->staged = pcap_stage(c->p, buf, n);
 	return n;
+}
+
+/* A frame the device refused (a full TAP queue) never was on the wire: not recorded. */
+static int pcap_settle(struct pcap_netif *p, const struct pcap_fill_ctx *c, int r)
+{
+	if (r == 0 && c->staged)
+		pcap_commit(p, c->staged);
+	else if (r < 0 && c->staged)
+		p->refused++;
+	return r;
 }
 
 static int pcap_write(struct netif *nif, size_t size, netif_fill_fn fill, void *ctx)
 {
 	struct pcap_netif *p = (struct pcap_netif *)nif;
-	struct pcap_fill_ctx c = { p, fill, ctx };
+	struct pcap_fill_ctx c = { p, fill, ctx, 0 };
 
-	return netif_write(p->lower, size, pcap_fill, &c);
+	return pcap_settle(p, &c, netif_write(p->lower, size, pcap_fill, &c));
 }
 
 /* A TSO super-segment is recorded as it goes to the device, whole (as tcpdump on a Linux
@@ -75,9 +147,9 @@ static int pcap_write_gso(struct netif *nif, size_t size, unsigned gso_size, net
 			  void *ctx)
 {
 	struct pcap_netif *p = (struct pcap_netif *)nif;
-	struct pcap_fill_ctx c = { p, fill, ctx };
+	struct pcap_fill_ctx c = { p, fill, ctx, 0 };
 
-	return netif_write_gso(p->lower, size, gso_size, pcap_fill, &c);
+	return pcap_settle(p, &c, netif_write_gso(p->lower, size, gso_size, pcap_fill, &c));
 }
 
 static const struct netif_ops pcap_ops = {
@@ -87,8 +159,9 @@ static const struct netif_ops pcap_ops = {
 
 /* Opens p->path: truncated at start, appended to on a reopen (a SIGHUP without a rotation
  * must not wipe the capture; a rotated path is created anew and gets the file header).
- * O_NONBLOCK on open(2) only: a FIFO without a reader fails with ENXIO instead of blocking
- * the daemon (at start, or in the packet loop on SIGHUP); writes then block as usual. */
+ * O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of blocking the daemon (at
+ * start, or in the packet loop on SIGHUP), and a reader that stalls costs records, never
+ * the loop. */
 static int pcap_file_open(struct pcap_netif *p, bool truncate)
 {
 	struct pcap_file_hdr h = {
@@ -100,40 +173,35 @@ static int pcap_file_open(struct pcap_netif *p, bool truncate)
 	};
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	struct stat st;
-	FILE *f;
-	int fd, fl, r;
+	int fd, r;
 
 	fd = open(p->path, flags | (truncate ? O_TRUNC : O_APPEND), 0666);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
 	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0) {
-		p->f = f; /* the same file again: records go on after the existing ones */
-		return 0;
-	}
-	if (fwrite(&h, sizeof(h), 1, f) != 1 || fflush(f) != 0) {
-		r = -errno;
-		fclose(f);
-		return r ? r : -EIO;
-	}
-	p->f = f;
+	p->fd = fd;
+	p->len = 0;
+	p->buffered = 0;
+	if (S_ISREG(st.st_mode) && st.st_size > 0)
+		return 0; /* the same file again: records go on after the existing ones */
+	memcpy(p->buf, &h, sizeof(h));
+	p->len = sizeof(h);
+	pcap_buf_write(p);
+	if (p->fd < 0)
+		return -EIO;
 	return 0;
 }
 
 int pcap_netif_open(struct pcap_netif *p, struct netif *lower, const char *path)
 {
+	int r;
+
 	memset(p, 0, sizeof(*p));
+	p->fd = -1;
 	if (strlen(path) >= sizeof(p->path))
 		return -ENAMETOOLONG;
 	memcpy(p->path, path, strlen(path) + 1);
@@ -142,31 +210,47 @@ int pcap_netif_open(struct pcap_netif *p, struct netif *lower, const char *path)
 	p->nif.ops = &pcap_ops;
 	p->nif.mac = lower->mac;
 	p->nif.mtu = lower->mtu;
-	return pcap_file_open(p, true);
+	r = pcap_file_open(p, true);
+	if (r < 0)
+		pcap_netif_close(p);
+	return r;
+}
+
+/* The records still buffered when the file is closed: written if the file takes them now,
+ * else counted as dropped. */
+static void pcap_file_close(struct pcap_netif *p)
+{
+	if (p->fd < 0)
+		return;
+	pcap_buf_write(p);
+	p->dropped += p->buffered;
+	p->buffered = 0;
+	p->len = 0;
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
 }
 
 int pcap_netif_reopen(struct pcap_netif *p)
 {
-	if (p->f)
-		fclose(p->f);
-	p->f = NULL;
+	pcap_file_close(p);
 	return pcap_file_open(p, false);
 }
 
 void pcap_netif_close(struct pcap_netif *p)
 {
-	if (p->f)
-		fclose(p->f);
-	p->f = NULL;
+	pcap_file_close(p);
 }
 
 void pcap_netif_record_in(struct pcap_netif *p, const uint8_t *frame, size_t len)
 {
-	pcap_record(p, frame, len);
+	size_t n = pcap_stage(p, frame, len);
+
+	if (n)
+		pcap_commit(p, n);
 }
 
 void pcap_netif_flush(struct pcap_netif *p)
 {
-	if (p->f)
-		fflush(p->f);
+	pcap_buf_write(p);
 }

@@ -328,6 +328,7 @@ int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx)
 		 * counts it. */
 		ssize_t len = read(t->fd, t->rx_buf, t->hdr_len + t->rx_len);
 		uint8_t *frame = t->rx_buf + t->hdr_len;
+		unsigned flags = 0;
 
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -352,11 +353,14 @@ int tap_rx_batch(struct tap *t, unsigned max, backend_rx_fn fn, void *ctx)
 				continue;
 			}
 			t->stats.rx_csum_completed = t->vnet.csum_completed;
+			t->stats.rx_csum_trusted = t->vnet.csum_trusted;
 			t->stats.rx_gso_frames = t->vnet.gso_frames;
+			if (vnet_rx_csum_trusted(&h))
+				flags |= BACKEND_RX_L4_CSUM_OK;
 		}
 		t->stats.rx_frames++;
 		t->stats.rx_bytes += (size_t)len;
-		fn(ctx, frame, (size_t)len);
+		fn(ctx, frame, (size_t)len, flags);
 	}
 	return (int)n;
 }

@@ -11,7 +11,8 @@
  * cheaper read(2)s. Each frame read comes after a struct virtio_net_hdr; the backend
  * finishes a partial checksum (backends/vnet.h) before the frame goes up, so the stack and
  * everything above rx_batch (pcap, counters) sees ordinary frames with correct checksums,
- * only some larger than the MTU. Transmit prepends a header that asks for nothing: the
+ * only some larger than the MTU. A frame whose checksum the header vouches for (DATA_VALID,
+ * or just completed) goes up with BACKEND_RX_L4_CSUM_OK: the stack does not sum it again. Transmit prepends a header that asks for nothing: the
  * stack still computes every checksum and never sends more than the MTU. When the kernel
  * refuses an ioctl the TAP is reopened plain (tap_offload() says which it is). */
 #ifndef USTACK_BACKENDS_TAP_H
@@ -21,10 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "stack/netif.h"
 
-/* Called once per received frame; the frame is borrowed for the call only. */
-typedef void (*backend_rx_fn)(void *ctx, const uint8_t *frame, size_t len);
 
 struct tap;
 
@@ -62,6 +62,7 @@ struct tap_stats {
 	 * and frames dropped for a bad virtio-net header (short, checksum position outside
 	 * the frame, unexpected GSO type). */
 	uint64_t rx_csum_completed, rx_gso_frames, rx_vnet_drops;
+	uint64_t rx_csum_trusted; /* DATA_VALID: checked by the kernel, not summed here */
 };
 const struct tap_stats *tap_stats(const struct tap *t);
 

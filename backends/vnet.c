@@ -89,7 +89,14 @@ int vnet_rx_fixup(const struct virtio_net_hdr *h, uint8_t *frame, size_t len,
 		if (st)
 			st->csum_completed++;
 	}
+	else if ((h->flags & VIRTIO_NET_HDR_F_DATA_VALID) && st)
+		st->csum_trusted++;
 	if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && st)
 		st->gso_frames++;
 	return 0;
+}
+
+bool vnet_rx_csum_trusted(const struct virtio_net_hdr *h)
+{
+	return (h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) != 0;
 }

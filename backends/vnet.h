@@ -5,8 +5,9 @@
  * holds the pseudo-header sum, the rest is to be summed from csum_start and stored at
  * csum_start + csum_offset) and TCP segments larger than the MSS, up to a 64 KiB IPv4
  * datagram (gso_type VIRTIO_NET_HDR_GSO_TCPV4). vnet_rx_fixup() finishes the checksum in
- * place so that the stack, which verifies every checksum, gets an ordinary (if large)
- * frame. Pure: no I/O, no allocation.
+ * place so that the stack, pcap and the counters see an ordinary (if large) frame;
+ * vnet_rx_csum_trusted() then says the stack need not verify it again. Pure: no I/O, no
+ * allocation.
  *
  * The header's 16-bit fields are in the host's byte order (a TAP without TUNSETVNETLE/BE
  * uses the legacy virtio convention, native endianness). */
@@ -14,6 +15,7 @@
 #define USTACK_BACKENDS_VNET_H
 
 #include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +26,7 @@ struct vnet_stats {
 	uint64_t gso_frames;	 /* TCPv4 segments larger than the MSS passed on whole */
 	uint64_t bad_csum_pos;	 /* csum_start/csum_offset outside the frame: dropped */
 	uint64_t bad_gso;	 /* a GSO type we did not ask for (UDP, TCPv6): dropped */
+	uint64_t csum_trusted;	 /* DATA_VALID frames: verified by the kernel, not summed */
 };
 
 /* Transmit offload: writes the header for frame (len bytes, Ethernet + a TCP/IPv4
@@ -39,6 +42,13 @@ void vnet_hdr_parse(const uint8_t *hdr, struct virtio_net_hdr *h);
 
 /* Writes a header that asks for nothing (no checksum to finish, no segmentation). */
 void vnet_hdr_emit_none(uint8_t *hdr);
+
+/* Whether the frame's transport checksum needs no verifying after vnet_rx_fixup(): the
+ * kernel verified it (VIRTIO_NET_HDR_F_DATA_VALID, its CHECKSUM_UNNECESSARY, e.g. a frame
+ * forwarded from a NIC that checked it), or vnet_rx_fixup() just computed it
+ * (NEEDS_CSUM: the kernel's own data, summed once here). Summing a 64 KiB GSO frame a
+ * second time in the stack is what this saves. Covers TCP/UDP of that one frame only. */
+bool vnet_rx_csum_trusted(const struct virtio_net_hdr *h);
 
 /* Prepares frame (len bytes of Ethernet frame after the header h) for the stack: finishes
  * a partial checksum, accepts a TCPv4 GSO frame as it is. Returns 0 (pass it on), -EINVAL

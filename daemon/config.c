@@ -1,5 +1,9 @@
 #include "config.h"
 
+#include "backends/af_xdp.h"
+#include "stack/stack_limits.h"
+#include "stack/wire/eth.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -10,21 +14,30 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kv/kv.h"
+
 #ifndef USTACK_VERSION
 #define USTACK_VERSION "unknown"
 #endif
 
 /* Bounds of the settings; the reasons are in the comments. */
-#define MTU_MIN 68     /* RFC 791: every IPv4 module handles 68 bytes */
-#define MTU_MAX 65521  /* the largest MTU a Linux TAP accepts */
+/* The stack's own ranges (stack/stack_limits.h) where it has one: a value accepted here is
+ * one the stack accepts, and the error names the setting. */
+#define MTU_MIN STACK_MTU_MIN
+#define MTU_MAX 65521  /* the largest MTU a Linux TAP accepts (AF_XDP: config_check) */
 #define QUEUE_MAX 1023 /* far above any NIC's channel count */
 /* Linux's limits for TCP_KEEPIDLE/TCP_KEEPINTVL (MAX_TCP_KEEPIDLE) and TCP_KEEPCNT */
 #define KEEPALIVE_TIME_MAX 32767
 #define KEEPALIVE_COUNT_MAX 127
-#define REASM_BYTES_MAX (64u << 20)
-#define REASM_FRAGMENTS_MAX 1024
-#define REASM_TIMEOUT_MAX 3600
+/* Waiting for an AF_XDP interface at start: long enough for udev and a slow driver, short
+ * enough to stay under systemd's default TimeoutStartSec= (90 s). */
+#define WAIT_INTERFACE_MAX 80
 #define BUSY_POLL_MAX 10000 /* µs: beyond that it is a dedicated core, not a wait */
+/* The kv map: a few LMDB pages at least; at most what a 64-bit address space reserves
+ * comfortably. A value: at most 1 GiB (it travels in one RPC message, base64). */
+#define KV_MAP_SIZE_MIN (1ul << 20)
+#define KV_MAP_SIZE_MAX (1ul << 40)
+#define KV_MAX_VALUE_MAX (1ul << 30)
 
 static int why_set(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -84,6 +97,8 @@ void config_defaults(struct ustackd_config *c)
 	stack_config_defaults(&c->stack); /* 10.203.0.2/24, no gateway */
 	c->mtu = CONFIG_DEFAULT_MTU;
 	c->tap_offload = true; /* falls back to plain when the kernel refuses */
+	c->kv_map_size_bytes = KV_DEFAULT_MAP_SIZE_BYTES;
+	c->kv_max_value_bytes = KV_DEFAULT_MAX_VALUE_BYTES;
 }
 
 /* A decimal unsigned integer in [min, max], nothing else (no sign, no suffix). */
@@ -399,6 +414,18 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 	}
 	if (strcmp(key, "kv-memory") == 0)
 		return parse_bool(key, value, &c->kv_memory, why, whylen);
+	if (strcmp(key, "kv-map-size") == 0) {
+		r = parse_uint(key, value, KV_MAP_SIZE_MIN, KV_MAP_SIZE_MAX, &v, why, whylen);
+		if (r == 0)
+			c->kv_map_size_bytes = v;
+		return r;
+	}
+	if (strcmp(key, "kv-max-value") == 0) {
+		r = parse_uint(key, value, 1, KV_MAX_VALUE_MAX, &v, why, whylen);
+		if (r == 0)
+			c->kv_max_value_bytes = v;
+		return r;
+	}
 	if (strcmp(key, "pcap") == 0)
 		return copy_string(key, value, c->pcap, sizeof(c->pcap), why, whylen);
 	if (strcmp(key, "service") == 0)
@@ -406,25 +433,28 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 	if (strcmp(key, "tcp-keepalive") == 0)
 		return parse_keepalive(key, value, c, why, whylen);
 	if (strcmp(key, "reasm-max-bytes") == 0) {
-		r = parse_uint(key, value, 1, REASM_BYTES_MAX, &v, why, whylen);
+		r = parse_uint(key, value, STACK_REASM_BYTES_MIN, STACK_REASM_BYTES_MAX, &v, why,
+			       whylen);
 		if (r == 0)
 			c->stack.reasm_max_bytes = v;
 		return r;
 	}
 	if (strcmp(key, "reasm-max-fragments") == 0) {
-		r = parse_uint(key, value, 1, REASM_FRAGMENTS_MAX, &v, why, whylen);
+		r = parse_uint(key, value, STACK_REASM_FRAGMENTS_MIN, STACK_REASM_FRAGMENTS_MAX, &v,
+			       why, whylen);
 		if (r == 0)
 			c->stack.reasm_max_fragments = (unsigned)v;
 		return r;
 	}
 	if (strcmp(key, "reasm-max-datagrams") == 0) {
-		r = parse_uint(key, value, 1, IPV4_REASS_MAX_DGRAMS, &v, why, whylen);
+		r = parse_uint(key, value, 1, STACK_REASM_DATAGRAMS_MAX, &v, why, whylen);
 		if (r == 0)
 			c->stack.reasm_max_datagrams = (unsigned)v;
 		return r;
 	}
 	if (strcmp(key, "reasm-timeout") == 0) {
-		r = parse_uint(key, value, 1, REASM_TIMEOUT_MAX, &v, why, whylen);
+		r = parse_uint(key, value, STACK_REASM_TIMEOUT_S_MIN, STACK_REASM_TIMEOUT_S_MAX, &v,
+			       why, whylen);
 		if (r == 0)
 			c->stack.reasm_timeout_ms = (uint32_t)v * 1000;
 		return r;
@@ -437,6 +467,12 @@ int config_set(struct ustackd_config *c, const char *key, const char *value, cha
 		else
 			return why_set(why, whylen, "tap-offload: '%s' is not on or off", value);
 		return 0;
+	}
+	if (strcmp(key, "wait-interface") == 0) {
+		r = parse_uint(key, value, 0, WAIT_INTERFACE_MAX, &v, why, whylen);
+		if (r == 0)
+			c->wait_interface_s = (unsigned)v;
+		return r;
 	}
 	if (strcmp(key, "busy-poll") == 0) {
 		r = parse_uint(key, value, 0, BUSY_POLL_MAX, &v, why, whylen);
@@ -568,8 +604,18 @@ int config_check(const struct ustackd_config *c, char *why, size_t whylen)
 		if (addr_eq(sc.gateway, sc.addr))
 			return why_set(why, whylen, "gateway: it is our own address");
 	}
+	if (c->kv_max_value_bytes >= c->kv_map_size_bytes)
+		return why_set(why, whylen, "kv-max-value: %zu is not below kv-map-size (%zu)",
+			       c->kv_max_value_bytes, c->kv_map_size_bytes);
 	if (c->backend == BACKEND_TAP && c->queue != 0)
 		return why_set(why, whylen, "queue: only the af_xdp backend has queues");
+	if (c->backend == BACKEND_AF_XDP && c->mtu > afxdp_mtu_max())
+		return why_set(why, whylen,
+			       "mtu: %u is too large for af_xdp: a %u-byte UMEM frame less the "
+			       "kernel's %u bytes of XDP headroom carries at most %u-byte frames, "
+			       "an MTU of %u",
+			       c->mtu, AFXDP_FRAME_SIZE, XDP_PACKET_HEADROOM,
+			       afxdp_mtu_max() + ETH_HDR_LEN, afxdp_mtu_max());
 	if (stack_config_check(&sc, &sw) < 0)
 		return why_set(why, whylen, "stack configuration: %s", sw ? sw : "invalid");
 	return 0;
@@ -607,6 +653,8 @@ void config_usage(FILE *f, const char *prog)
 		"  --state-dir DIR           persistent state (default " CONFIG_DEFAULT_STATE_DIR
 		")\n"
 		"  --kv-memory               keep the key-value store in memory\n"
+		"  --kv-map-size BYTES       the store's largest size (default 1073741824)\n"
+		"  --kv-max-value BYTES      the largest value (default 16777216)\n"
 		"  --pcap FILE               write every frame in and out as pcap\n"
 		"  --service NAME:PORT[,...] echo, discard, chargen servers (RFC 862/863/864)\n"
 		"  --tcp-keepalive IDLE_S,INTERVAL_S,COUNT  (default 7200,75,9)\n"
@@ -614,6 +662,8 @@ void config_usage(FILE *f, const char *prog)
 		"  --reasm-max-datagrams N   datagrams in it (default: one per KiB)\n"
 		"  --reasm-max-fragments N   fragments per datagram (default 16)\n"
 		"  --reasm-timeout S         reassembly timeout (default 10)\n"
+		"  --wait-interface S        af_xdp: wait up to S s for the interface to appear\n"
+		"                            (default 0: fail at once)\n"
 		"  --busy-poll USEC          after a frame, poll the device this long before\n"
 		"                            sleeping (lower latency, more CPU; default 0)\n"
 		"  --tap-offload on|off      TAP receive offload: checksum and TSO (64 KiB\n"
@@ -644,6 +694,8 @@ static const struct option long_options[] = {
 	{ "control", required_argument, NULL, OPT_KEYED },
 	{ "state-dir", required_argument, NULL, OPT_KEYED },
 	{ "kv-memory", no_argument, NULL, OPT_KV_MEMORY },
+	{ "kv-map-size", required_argument, NULL, OPT_KEYED },
+	{ "kv-max-value", required_argument, NULL, OPT_KEYED },
 	{ "pcap", required_argument, NULL, OPT_KEYED },
 	{ "service", required_argument, NULL, OPT_KEYED },
 	{ "tcp-keepalive", required_argument, NULL, OPT_KEYED },
@@ -653,6 +705,7 @@ static const struct option long_options[] = {
 	{ "reasm-timeout", required_argument, NULL, OPT_KEYED },
 	{ "log-level", required_argument, NULL, OPT_KEYED },
 	{ "busy-poll", required_argument, NULL, OPT_KEYED },
+	{ "wait-interface", required_argument, NULL, OPT_KEYED },
 	{ "tap-offload", required_argument, NULL, OPT_KEYED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },

@@ -48,6 +48,8 @@ struct ustackd_config {
 	char control[108];	    /* sun_path; its directory is the runtime directory */
 	char state_dir[PATH_MAX];
 	bool kv_memory;
+	size_t kv_map_size_bytes;  /* LMDB map size (the store's largest size) */
+	size_t kv_max_value_bytes; /* the largest value the store accepts */
 	char pcap[PATH_MAX];	    /* "" when none */
 	struct service_spec services[CONFIG_MAX_SERVICES];
 	unsigned nservices;
@@ -55,6 +57,7 @@ struct ustackd_config {
 	enum log_level log_level;
 	unsigned busy_poll_us; /* keep polling the device this long after a frame; 0: never */
 	bool tap_offload;      /* TAP receive offload (IFF_VNET_HDR, TSO4); default on */
+	unsigned wait_interface_s; /* AF_XDP: wait this long for the interface; 0: not */
 	struct stack_config stack; /* address, prefix, gateway, MTU-independent limits */
 	unsigned mtu;
 };

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "kv/kv.h"
 #include "log.h"
 #include "notify.h"
 
@@ -56,10 +57,37 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* The key-value store: LMDB in <state-dir>/kv (durable: docs/kv.md), or memory. */
+static int ustackd_kv_open(struct ustackd *d)
+{
+	const struct ustackd_config *c = &d->cfg;
+	struct kv_limits lim = { c->kv_map_size_bytes, c->kv_max_value_bytes };
+	char dir[PATH_MAX];
+	int r;
+
+	if (c->kv_memory) {
+		r = kv_open_memory(&lim, &d->kv);
+		snprintf(dir, sizeof(dir), "memory");
+	} else if ((size_t)snprintf(dir, sizeof(dir), "%s/kv", c->state_dir) >= sizeof(dir)) {
+		r = -ENAMETOOLONG;
+	} else {
+		r = mkdir_p(c->state_dir, 0750);
+		if (r == 0)
+			r = kv_open_lmdb(dir, &lim, &d->kv);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Cannot open the key-value store in %s", dir);
+	log_info("key-value store: %s, map %zu bytes, values up to %zu bytes", dir,
+		 c->kv_map_size_bytes, c->kv_max_value_bytes);
+	return 0;
+}
+
 /* Services, stack and device, in the reverse order of their start; each step copes with
  * what was never started, so it serves both a failed start and a stop. */
 static void ustackd_teardown(struct ustackd *d)
 {
+	kv_close(d->kv); /* every acknowledged write is already on disk */
+	d->kv = NULL;
 	service_tcp_stop(&d->services);
 	service_udp_stop(&d->services);
 	if (d->st)
@@ -76,6 +104,7 @@ int ustackd_start(struct ustackd *d)
 	char addr[INET_ADDRSTRLEN];
 	int r;
 
+	d->start_ns = ustackd_now_ns();
 	config_runtime_dir(c, d->runtime_dir, sizeof(d->runtime_dir));
 	log_debug("config: backend %s, ifname %s, queue %u, xdp-mode %s, mtu %u, control %s, "
 		  "state-dir %s, pcap %s, %u services, reasm %zu bytes/%u fragments/%u ms",
@@ -104,7 +133,8 @@ int ustackd_start(struct ustackd *d)
 	r = device_open(&d->dev, c, &mac, d->prog_record[0] ? d->prog_record : NULL);
 	if (r < 0)
 		return r;
-	r = stack_new(&c->stack, d->dev.nif, ustackd_random, NULL, ustackd_now_ns(), &d->st);
+	frame_tap_init(&d->tap, d->dev.nif);
+	r = stack_new(&c->stack, &d->tap.nif, ustackd_random, NULL, ustackd_now_ns(), &d->st);
 	if (r < 0) {
 		log_error_errno(r, "Cannot create the stack");
 		goto fail;
@@ -115,6 +145,9 @@ int ustackd_start(struct ustackd *d)
 		goto fail;
 	r = service_tcp_start(&d->services, c->keepalive_idle_s, c->keepalive_interval_s,
 			      c->keepalive_count);
+	if (r < 0)
+		goto fail;
+	r = ustackd_kv_open(d);
 	if (r < 0)
 		goto fail;
 	r = snmp_file_init(&d->snmp, d->runtime_dir, c->stack.default_ttl);
@@ -143,6 +176,12 @@ fail:
 
 void ustackd_stop(struct ustackd *d)
 {
+	/* Abort the services' connections, send their RSTs, and only then quiesce the device
+	 * (device_report detaches the XDP program): the other order left AF_XDP peers with
+	 * half-open connections (issue 11 item 6). */
+	service_tcp_stop(&d->services);
+	service_udp_stop(&d->services);
+	device_drain(&d->dev);
 	if (d->st && d->snmp_on)
 		snmp_file_update(&d->snmp, stack_stats(d->st), false);
 	if (d->st)

@@ -9,12 +9,15 @@
 
 #include "config.h"
 #include "device.h"
+#include "frame_tap.h"
 #include "service.h"
 #include "snmp_file.h"
 #include "stack/stack.h"
 
 struct event_base;
 struct event;
+struct kv;
+struct rpc_server;
 
 struct ustackd {
 	struct ustackd_config cfg;
@@ -25,6 +28,7 @@ struct ustackd {
 	struct service_set services;
 	struct snmp_file snmp;
 	bool snmp_on;
+	struct kv *kv; /* the key-value store (design.md §2) */
 
 	/* loop.c */
 	struct event_base *base;
@@ -35,6 +39,10 @@ struct ustackd {
 	uint64_t ticks;
 	bool dev_failed; /* the device returned a fatal error: the packet loop is dead */
 	int exit_code;
+
+	struct rpc_server *rpc; /* the control socket (rpc_server.c); NULL when off */
+	struct frame_tap tap;	/* between the stack and the device: Capture's frames */
+	uint64_t start_ns;	/* ustackd_start(), for uptime */
 };
 
 /* Monotonic time in nanoseconds: the clock the stack runs on. */
@@ -48,5 +56,8 @@ void ustackd_stop(struct ustackd *d);
 
 /* loop.c: runs until SIGTERM/SIGINT or a fatal device error. Returns the exit code. */
 int loop_run(struct ustackd *d);
+/* loop.c: after the stack was called outside the loop's own events (an RPC method): pushes
+ * its output and re-arms its timer. */
+void loop_kick(struct ustackd *d);
 
 #endif

@@ -1,11 +1,14 @@
 #include "device.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <xdp/libxdp.h>
 
 #include "log.h"
+#include "notify.h"
 
 /* libbpf and libxdp print through us: one line each, without their trailing newlines. */
 static void log_library_line(enum log_level level, const char *fmt, va_list ap)
@@ -31,6 +34,31 @@ static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list 
 	/* libxdp warns about things it then works around (no bpffs, no dispatcher). */
 	log_library_line(level == LIBXDP_WARN ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, fmt, ap);
 	return 0;
+}
+
+/* --wait-interface: an AF_XDP interface that is not there yet (a driver or udev still
+ * working at boot) is waited for, once a second up to wait_s, rather than failing at once:
+ * a fast failure and Restart= would trip systemd's start limit (StartLimitBurst= within
+ * StartLimitIntervalSec=) and leave the daemon dead. Logged when the wait starts and ends. */
+static int device_wait_interface(const struct afxdp_config *xc, struct afxdp **out,
+				 unsigned wait_s, char *why, size_t whylen)
+{
+	int r = -ENODEV;
+
+	log_notice("af_xdp: %s; waiting up to %u s for it", why, wait_s);
+	notify_status("Waiting up to %u s for interface %s", wait_s, xc->ifname);
+	for (unsigned s = 1; s <= wait_s && r == -ENODEV; s++) {
+		sleep(1);
+		if (if_nametoindex(xc->ifname) == 0)
+			continue;
+		r = afxdp_open(xc, out, why, whylen);
+		if (r == 0)
+			log_notice("af_xdp: %s appeared after %u s", xc->ifname, s);
+	}
+	if (r == -ENODEV)
+		snprintf(why, whylen, "no interface named %s appeared within %u s (--wait-interface)",
+			 xc->ifname, wait_s);
+	return r;
 }
 
 int device_open(struct device *d, const struct ustackd_config *c, const struct mac *tap_mac,
@@ -69,6 +97,7 @@ int device_open(struct device *d, const struct ustackd_config *c, const struct m
 								 : AFXDP_MODE_AUTO,
 			.mac_set = c->mac_set,
 			.mac = c->mac,
+			.addr = c->stack.addr,
 			.mtu = c->mtu,
 			.prog_record = prog_record,
 		};
@@ -76,6 +105,9 @@ int device_open(struct device *d, const struct ustackd_config *c, const struct m
 		libbpf_set_print(libbpf_print);
 		libxdp_set_print(libxdp_print);
 		r = afxdp_open(&xc, &d->xdp, why, sizeof(why));
+		if (r == -ENODEV && c->wait_interface_s)
+			r = device_wait_interface(&xc, &d->xdp, c->wait_interface_s, why,
+						  sizeof(why));
 		if (r < 0) {
 			log_error("af_xdp: %s", why);
 			return r;
@@ -149,24 +181,34 @@ void device_report(struct device *d)
 		seen = fc.free + fc.fill + fc.rx + fc.tx;
 		if (seen == fc.total)
 			log_info("%s: UMEM frames: all %u accounted for (%u free, %u fill ring, "
-				 "%u RX ring, %u sending)",
-				 d->desc, fc.total, fc.free, fc.fill, fc.rx, fc.tx);
+				 "%u RX ring, %u sending); lowest free %u (%u kept for transmit); "
+				 "%llu fill ring wake-ups",
+				 d->desc, fc.total, fc.free, fc.fill, fc.rx, fc.tx,
+				 s->free_frames_min, s->tx_reserve,
+				 (unsigned long long)s->fill_wakeups);
 		else
 			log_error("%s: UMEM frames: %u of %u accounted for (%u free, %u fill ring, "
-				  "%u RX ring, %u sending): %d lost",
+				  "%u RX ring, %u sending): %d lost; lowest free %u (%u kept for "
+				  "transmit)",
 				  d->desc, seen, fc.total, fc.free, fc.fill, fc.rx, fc.tx,
-				  (int)(fc.total - seen));
+				  (int)(fc.total - seen), s->free_frames_min, s->tx_reserve);
 	}
 	if (d->pcap_on) {
 		pcap_netif_flush(&d->pcap);
-		if (d->pcap.errors)
-			log_warning("pcap %s: %llu frames recorded, %llu not (write errors, or no "
-				    "file after a failed reopen)",
+		if (d->pcap.errors || d->pcap.dropped)
+			log_warning("pcap %s: %llu frames recorded, %llu not (%llu write errors or "
+				    "no file after a failed reopen, %llu dropped: the reader did not "
+				    "keep up); %llu refused by the device, not recorded",
 				    d->pcap.path, (unsigned long long)d->pcap.frames,
-				    (unsigned long long)d->pcap.errors);
+				    (unsigned long long)(d->pcap.errors + d->pcap.dropped),
+				    (unsigned long long)d->pcap.errors,
+				    (unsigned long long)d->pcap.dropped,
+				    (unsigned long long)d->pcap.refused);
 		else
-			log_info("pcap %s: %llu frames recorded", d->pcap.path,
-				 (unsigned long long)d->pcap.frames);
+			log_info("pcap %s: %llu frames recorded; %llu refused by the device, not "
+				 "recorded",
+				 d->pcap.path, (unsigned long long)d->pcap.frames,
+				 (unsigned long long)d->pcap.refused);
 	}
 }
 
@@ -175,12 +217,12 @@ int device_fd(const struct device *d)
 	return d->tap ? tap_fd(d->tap) : afxdp_fd(d->xdp);
 }
 
-static void device_rx_record(void *ctx, const uint8_t *frame, size_t len)
+static void device_rx_record(void *ctx, const uint8_t *frame, size_t len, unsigned flags)
 {
 	struct device *d = ctx;
 
 	pcap_netif_record_in(&d->pcap, frame, len);
-	d->rx_fn(d->rx_ctx, frame, len);
+	d->rx_fn(d->rx_ctx, frame, len, flags);
 }
 
 int device_rx(struct device *d, unsigned max, backend_rx_fn fn, void *ctx)
@@ -197,6 +239,17 @@ int device_rx(struct device *d, unsigned max, backend_rx_fn fn, void *ctx)
 bool device_flush(struct device *d)
 {
 	return d->xdp ? afxdp_flush(d->xdp) : false;
+}
+
+/* At stop: what the stack wrote last (the RSTs of the aborted connections) leaves before
+ * the device is quiesced. AF_XDP sends on kicks; a TAP write is already sent. */
+#define DEVICE_DRAIN_TRIES 100
+#define DEVICE_DRAIN_WAIT_US 1000
+
+void device_drain(struct device *d)
+{
+	for (int i = 0; i < DEVICE_DRAIN_TRIES && device_flush(d); i++)
+		usleep(DEVICE_DRAIN_WAIT_US);
 }
 
 int device_check(struct device *d)

@@ -39,6 +39,8 @@ int device_fd(const struct device *d);
 int device_rx(struct device *d, unsigned max, backend_rx_fn fn, void *ctx);
 /* Pushes queued transmissions; true when some remain (call again soon). */
 bool device_flush(struct device *d);
+/* Pushes queued transmissions until none remain, for up to 100 ms. */
+void device_drain(struct device *d);
 /* 0 while the device works, else a negative errno (the interface went away). */
 int device_check(struct device *d);
 int device_pcap_reopen(struct device *d);

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "rpc.h"
 
 /* Frames per read event: enough to amortise the wake-up, small enough that timers and the
  * other events are not starved under a flood. */
@@ -60,16 +61,23 @@ static void loop_after_output(struct ustackd *d)
 	loop_timer_rearm(d);
 }
 
+void loop_kick(struct ustackd *d)
+{
+	loop_after_output(d);
+}
+
 struct rx_ctx {
 	struct ustackd *d;
 	uint64_t now_ns;
 };
 
-static void loop_rx_frame(void *ctx, const uint8_t *frame, size_t len)
+static void loop_rx_frame(void *ctx, const uint8_t *frame, size_t len, unsigned flags)
 {
 	struct rx_ctx *rc = ctx;
 
-	stack_input(rc->d->st, rc->d->dev.nif, frame, len, rc->now_ns);
+	frame_tap_input(&rc->d->tap, frame, len);
+	stack_input_flags(rc->d->st, rc->d->dev.nif, frame, len, rc->now_ns,
+			  (flags & BACKEND_RX_L4_CSUM_OK) ? STACK_RX_L4_CSUM_OK : 0);
 }
 
 /* One receive batch; the number of frames, or -1 after a fatal device error. */
@@ -267,12 +275,17 @@ int loop_run(struct ustackd *d)
 	}
 	d->timer_armed_ns = 0;
 	loop_timer_rearm(d);
+	if (rpc_server_start(d) < 0) {
+		loop_free(d);
+		return 1;
+	}
 
 	snprintf(status, sizeof(status), "Up on %s", d->dev.desc);
 	notify_ready(status);
 	d->exit_code = 0;
 	event_base_dispatch(d->base);
 	notify_stopping(d->exit_code ? "Device failed, stopping" : "Stopping");
+	rpc_server_stop(d);
 	loop_free(d);
 	return d->exit_code;
 }

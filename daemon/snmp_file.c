@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int snmp_file_init(struct snmp_file *sf, const char *dir, uint8_t default_ttl)
@@ -77,8 +78,12 @@ int snmp_file_update(struct snmp_file *sf, const struct stats *s, bool force)
 	fd = open(sf->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	w = write(fd, buf, n);
-	if (w < 0 || (size_t)w != n)
+	/* 0644 whatever the umask (the unit's UMask=0077): counters are no secret, and nstat
+	 * run by any user reads them (PROC_NET_SNMP=/run/ustackd/snmp nstat). */
+	if (fchmod(fd, 0644) < 0)
+		r = -errno;
+	w = r < 0 ? 0 : write(fd, buf, n);
+	if (r == 0 && (w < 0 || (size_t)w != n))
 		r = w < 0 ? -errno : -EIO;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;

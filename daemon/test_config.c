@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -37,6 +38,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.stack.reasm_max_bytes, 256 * 1024);
 	ck_assert_uint_eq(c.stack.reasm_max_fragments, 16);
 	ck_assert_uint_eq(c.stack.reasm_timeout_ms, 10000);
+	ck_assert_uint_eq(c.kv_map_size_bytes, 1u << 30);
+	ck_assert_uint_eq(c.kv_max_value_bytes, 16u << 20);
 	ck_assert_int_eq(config_check(&c, why, sizeof(why)), 0);
 	config_runtime_dir(&c, rd, sizeof(rd));
 	ck_assert_str_eq(rd, "/run/ustackd");
@@ -57,9 +60,15 @@ START_TEST(test_set_valid)
 	ck_assert_int_eq(config_set(&c, "mac", "02:aa:bb:cc:dd:ee", why, sizeof(why)), 0);
 	ck_assert(c.mac_set);
 	ck_assert_uint_eq(c.mac.b[5], 0xee);
-	ck_assert_int_eq(config_set(&c, "mtu", "9000", why, sizeof(why)), 0);
+	ck_assert_int_eq(config_set(&c, "mtu", "3000", why, sizeof(why)), 0); /* af_xdp */
+	ck_assert_int_eq(config_set(&c, "wait-interface", "30", why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.wait_interface_s, 30);
 	ck_assert_int_eq(config_set(&c, "kv-memory", "yes", why, sizeof(why)), 0);
 	ck_assert(c.kv_memory);
+	ck_assert_int_eq(config_set(&c, "kv-map-size", "2097152", why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.kv_map_size_bytes, 2u << 20);
+	ck_assert_int_eq(config_set(&c, "kv-max-value", "65536", why, sizeof(why)), 0);
+	ck_assert_uint_eq(c.kv_max_value_bytes, 65536);
 	ck_assert_int_eq(config_set(&c, "service", "echo:7,discard:9,chargen:19", why,
 				    sizeof(why)), 0);
 	ck_assert_uint_eq(c.nservices, 3);
@@ -105,10 +114,15 @@ static const struct {
 	{ "tcp-keepalive", "1,2,3,4", "IDLE_S" },
 	{ "tcp-keepalive", "1,2,200", "count" },
 	{ "kv-memory", "maybe", "boolean" },
+	{ "kv-map-size", "1048575", "out of range" },
+	{ "kv-map-size", "1G", "not a number" },
+	{ "kv-max-value", "0", "out of range" },
+	{ "kv-max-value", "1073741825", "out of range" },
 	{ "control", "relative.sock", "absolute" },
 	{ "ifname", "a/b", "interface name" },
 	{ "ifname", "averyveryverylongname", "longer than" },
 	{ "busy-poll", "10001", "out of range" },
+	{ "wait-interface", "81", "out of range" },
 	{ "tap-offload", "yes", "not on or off" },
 	{ "nosuchkey", "1", "unknown key" },
 	/* Values are text: logged and shown as given. */
@@ -139,6 +153,10 @@ START_TEST(test_check_cross_fields)
 	setup();
 	ck_assert_int_eq(config_set(&c, "queue", "1", why, sizeof(why)), 0);
 	ck_assert_int_lt(config_check(&c, why, sizeof(why)), 0);
+	setup();
+	ck_assert_int_eq(config_set(&c, "kv-map-size", "16777216", why, sizeof(why)), 0);
+	ck_assert_int_lt(config_check(&c, why, sizeof(why)), 0); /* the 16 MiB value limit */
+	ck_assert_ptr_nonnull(strstr(why, "kv-max-value"));
 }
 END_TEST
 
@@ -269,6 +287,72 @@ START_TEST(test_args_override_file)
 }
 END_TEST
 
+/* The parser's ranges are the stack's (issue 11 item 10): every value config_set() takes
+ * passes the stack's check, and the first value beyond is refused with the key named. */
+static const struct {
+	const char *key, *last_ok, *first_bad;
+} edges[] = {
+	{ "reasm-max-bytes", "2048", "2047" },
+	{ "reasm-max-bytes", "67108864", "67108865" },
+	{ "reasm-max-fragments", "2", "1" },
+	{ "reasm-max-fragments", "8192", "8193" },
+	{ "reasm-max-datagrams", "1", "0" },
+	{ "reasm-max-datagrams", "65536", "65537" },
+	{ "reasm-timeout", "1", "0" },
+	{ "reasm-timeout", "120", "121" },
+};
+
+START_TEST(test_ranges_agree_with_stack)
+{
+	ck_assert_int_eq(config_set(&c, edges[_i].key, edges[_i].last_ok, why, sizeof(why)), 0);
+	ck_assert_msg(config_check(&c, why, sizeof(why)) == 0, "%s = %s: %s", edges[_i].key,
+		      edges[_i].last_ok, why);
+	ck_assert_msg(config_set(&c, edges[_i].key, edges[_i].first_bad, why, sizeof(why)) < 0,
+		      "%s = %s accepted", edges[_i].key, edges[_i].first_bad);
+	ck_assert_msg(strstr(why, "out of range") && strncmp(why, edges[_i].key,
+							   strlen(edges[_i].key)) == 0,
+		      "%s", why);
+}
+END_TEST
+
+/* A UMEM frame carries 4096 - 256 bytes (XDP_PACKET_HEADROOM): a frame of 3840, MTU 3826. */
+START_TEST(test_afxdp_mtu)
+{
+	ck_assert_int_eq(config_set(&c, "backend", "af_xdp", why, sizeof(why)), 0);
+	ck_assert_int_eq(config_set(&c, "mtu", "3826", why, sizeof(why)), 0);
+	ck_assert_msg(config_check(&c, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(config_set(&c, "mtu", "3827", why, sizeof(why)), 0);
+	ck_assert_int_lt(config_check(&c, why, sizeof(why)), 0);
+	ck_assert_msg(strstr(why, "mtu: 3827 is too large for af_xdp") != NULL, "%s", why);
+	ck_assert_msg(strstr(why, "an MTU of 3826") != NULL, "%s", why);
+	/* TAP takes it */
+	ck_assert_int_eq(config_set(&c, "backend", "tap", why, sizeof(why)), 0);
+	ck_assert_int_eq(config_check(&c, why, sizeof(why)), 0);
+}
+END_TEST
+
+/* The snmp file is 0644 under any umask (the unit's is 0077), so nstat works as a user. */
+START_TEST(test_snmp_file_mode)
+{
+	char dir[] = "/tmp/ustack-snmp-XXXXXX";
+	struct snmp_file sf;
+	struct stats s;
+	struct stat st;
+	mode_t old;
+
+	memset(&s, 0, sizeof(s));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(snmp_file_init(&sf, dir, 64), 0);
+	old = umask(077);
+	ck_assert_int_eq(snmp_file_update(&sf, &s, true), 0);
+	umask(old);
+	ck_assert_int_eq(stat(sf.path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	snmp_file_remove(&sf);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_snmp_format)
 {
 	struct stats s;
@@ -318,6 +402,10 @@ int main(void)
 	tcase_add_test(tc, test_file_lines);
 	tcase_add_test(tc, test_args_override_file);
 	tcase_add_test(tc, test_snmp_format);
+	tcase_add_loop_test(tc, test_ranges_agree_with_stack, 0,
+			    (int)(sizeof(edges) / sizeof(edges[0])));
+	tcase_add_test(tc, test_afxdp_mtu);
+	tcase_add_test(tc, test_snmp_file_mode);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -1,5 +1,6 @@
-/* What the daemon and its clients agree on beyond the JSON of ipc/*.varlink: the record
- * header of UDP sockets handed out as SOCK_SEQPACKET fds, and the framing limits. */
+/* What the daemon and its clients agree on beyond the JSON of the ipc/ .varlink files:
+ * the record header of UDP sockets handed out as SOCK_SEQPACKET fds, and the framing
+ * limits. */
 #ifndef USTACK_IPC_PROTO_H
 #define USTACK_IPC_PROTO_H
 

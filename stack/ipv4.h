@@ -41,6 +41,7 @@ struct ipv4_pkt {
 	bool l2_bcast; /* Ethernet broadcast/multicast destination */
 	bool ip_bcast; /* limited or subnet broadcast destination */
 	bool reassembled;
+	bool l4_csum_ok; /* the device verified the TCP/UDP checksum (STACK_RX_L4_CSUM_OK) */
 };
 
 /* A received ICMP error, matched to the protocol of the datagram it quotes. */

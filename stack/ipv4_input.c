@@ -91,6 +91,8 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast)
 	p.len = p.h.total_len - p.h.hdr_len;
 
 	if (!p.h.mf && p.h.frag_off == 0) {
+		/* The device's word covers this frame; a reassembled datagram is verified. */
+		p.l4_csum_ok = (st->rx_flags & STACK_RX_L4_CSUM_OK) != 0;
 		ipv4_deliver(ip, &p);
 		return;
 	}

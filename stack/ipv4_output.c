@@ -259,6 +259,8 @@ static int ipv4_gso_software(struct ipv4 *ip, struct ipv4_frame_ctx *c, struct i
 		STAT_INC(st, IpFragFails); /* DF: cut to the MSS, never fragmented */
 		return -EMSGSIZE;
 	}
+	/* The pieces are atomic (DF): their IDs follow the first one's (0) as the device's
+	 * would, and reserve nothing in the per-destination counters (RFC 6864 §4.1). */
 	for (unsigned i = 0; i < g.segs; i++) {
 		struct ipv4_gso_seg_ctx sc = { &g, i };
 		size_t off = (size_t)i * g.gso_size;
@@ -309,8 +311,8 @@ static int ipv4_write_gso(struct ipv4 *ip, struct ipv4_frame_ctx *c, unsigned gs
 				  c);
 		if (r < 0)
 			return r;
-		/* The device gave the segments IDs id .. id + segs - 1: a super-segment is
-		 * atomic (DF), its ID 0 (ipv4_id.h), so no counter has IDs to reserve. */
+		/* The device numbers the pieces id, id + 1, ...: they are atomic (DF), so
+		 * nothing is reserved in the per-destination counters (RFC 6864 §4.1). */
 		STAT_ADD(st, IpOutRequests, c->segs - 1);
 		STAT_INC(st, IpOutGsoRequests);
 		return 0;
@@ -327,10 +329,11 @@ int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr 
 	struct ipv4_write_opts opts = o ? *o : IPV4_WRITE_OPTS_DEFAULT;
 	size_t mtu = netif_mtu(st->nif);
 	struct in_addr src = addr_is_any(opts.src) ? ip->addr : opts.src;
-	/* Atomic datagrams (DF, which super-segments always are) carry ID 0, the others a
-	 * per-destination ID (ipv4_id.h). */
-	uint16_t id = opts.fragment && !opts.gso_size ? ipv4_id_next(&ip->ids, src, dst, proto, st->now_ns, &st->rng)
-				    : 0;
+	/* Atomic datagrams (DF, and super-segments, whose pieces are always DF) carry ID 0,
+	 * the others a per-destination ID (ipv4_id.h). */
+	uint16_t id = opts.fragment && !opts.gso_size
+			      ? ipv4_id_next(&ip->ids, src, dst, proto, st->now_ns, &st->rng)
+			      : 0;
 	struct ipv4_frame_ctx c = {
 		.h = {
 			.tos = opts.tos,

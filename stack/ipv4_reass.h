@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "siphash.h"
+#include "stack_limits.h"
 #include "stats.h"
 #include "wire/ipv4.h"
 
@@ -36,11 +37,10 @@
  * a flood of tiny fragments (a datagram record and a fragment each, ~300 bytes) meets
  * this one. */
 #define IPV4_REASS_BYTES_PER_DGRAM 1024u
-#define IPV4_REASS_MAX_DGRAMS 65536u
-/* The range of max_bytes: enough for a 576-byte datagram (RFC 791) in 16 fragments with
- * all its bookkeeping charged, up to 64 MiB. */
-#define IPV4_REASS_MIN_BYTES 2048u
-#define IPV4_REASS_MAX_BYTES (64u * 1024 * 1024)
+#define IPV4_REASS_MAX_DGRAMS ((unsigned)STACK_REASM_DATAGRAMS_MAX)
+/* The range of max_bytes (stack_limits.h, shared with the daemon's parser). */
+#define IPV4_REASS_MIN_BYTES ((unsigned)STACK_REASM_BYTES_MIN)
+#define IPV4_REASS_MAX_BYTES ((unsigned)STACK_REASM_BYTES_MAX)
 
 struct ipv4_reass_config {
 	size_t max_bytes;    /* memory charged, see ipv4_reass_*_truesize() */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack_limits.h"
 #include "stack_var.h"
 #include "tcp.h"
 #include "wire/eth.h"
@@ -80,14 +81,16 @@ int stack_config_check(const struct stack_config *cfg, const char **why)
 		*why = "gateway must be on the local prefix";
 	else if (cfg->default_ttl == 0)
 		*why = "TTL must be 1..255";
-	else if (cfg->reasm_max_bytes < IPV4_REASS_MIN_BYTES ||
-		 cfg->reasm_max_bytes > IPV4_REASS_MAX_BYTES)
+	else if (cfg->reasm_max_bytes < STACK_REASM_BYTES_MIN ||
+		 cfg->reasm_max_bytes > STACK_REASM_BYTES_MAX)
 		*why = "reassembly memory must be 2048 bytes..64 MiB";
-	else if (cfg->reasm_max_fragments < 2 || cfg->reasm_max_fragments > 8192)
+	else if (cfg->reasm_max_fragments < STACK_REASM_FRAGMENTS_MIN ||
+		 cfg->reasm_max_fragments > STACK_REASM_FRAGMENTS_MAX)
 		*why = "fragments per datagram must be 2..8192";
-	else if (cfg->reasm_timeout_ms < 1000 || cfg->reasm_timeout_ms > 120000)
+	else if (cfg->reasm_timeout_ms < STACK_REASM_TIMEOUT_S_MIN * 1000u ||
+		 cfg->reasm_timeout_ms > STACK_REASM_TIMEOUT_S_MAX * 1000u)
 		*why = "reassembly timeout must be 1..120 s";
-	else if (cfg->reasm_max_datagrams > IPV4_REASS_MAX_DGRAMS)
+	else if (cfg->reasm_max_datagrams > STACK_REASM_DATAGRAMS_MAX)
 		*why = "reassembly datagrams must be 1..65536 (0: from the memory bound)";
 	else if (cfg->arp_cache_size < 1 || cfg->arp_cache_size > 65536)
 		*why = "ARP cache size must be 1..65536";
@@ -111,7 +114,7 @@ int stack_new(const struct stack_config *cfg, struct netif *nif, stack_random_fn
 	if (stack_config_check(cfg, &why) < 0 || !nif || !random)
 		return -EINVAL;
 	/* RFC 791: every host must accept 576-byte datagrams; 68 is the minimum MTU. */
-	if (netif_mtu(nif) < 68 || netif_mtu(nif) > IPV4_MAX_LEN)
+	if (netif_mtu(nif) < STACK_MTU_MIN || netif_mtu(nif) > STACK_MTU_MAX)
 		return -EINVAL;
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -184,9 +187,17 @@ int stack_up(struct stack *st, uint64_t now_ns)
 void stack_input(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
 		 uint64_t now_ns)
 {
+	stack_input_flags(st, nif, frame, len, now_ns, 0);
+}
+
+void stack_input_flags(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
+		       uint64_t now_ns, unsigned flags)
+{
 	(void)nif; /* one interface per stack; the parameter keeps the MirageOS shape */
 	stack_set_time(st, now_ns);
+	st->rx_flags = flags; /* for this frame only */
 	eth_input(&st->eth, frame, len);
+	st->rx_flags = 0;
 }
 
 void stack_poll(struct stack *st, uint64_t now_ns)

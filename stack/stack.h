@@ -93,6 +93,13 @@ int stack_up(struct stack *st, uint64_t now_ns);
 /* One received frame, borrowed for the duration of the call. */
 void stack_input(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
 		 uint64_t now_ns);
+/* The device verified the frame's TCP/UDP checksum (a TAP's virtio-net header said
+ * DATA_VALID, or the backend just completed it): not summed again. Applies to an
+ * unfragmented datagram only; a reassembled one is always verified. */
+#define STACK_RX_L4_CSUM_OK 0x1u
+/* stack_input() with what the device knows about the frame (STACK_RX_* flags). */
+void stack_input_flags(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
+		       uint64_t now_ns, unsigned flags);
 /* Runs the timers due at now_ns. */
 void stack_poll(struct stack *st, uint64_t now_ns);
 /* When stack_poll() should run next (STACK_NO_DEADLINE: nothing pending). */

@@ -17,6 +17,7 @@ struct stack {
 	struct stack_config cfg;
 	struct netif *nif;
 	uint64_t now_ns; /* the latest time a driver passed in */
+	unsigned rx_flags; /* STACK_RX_* of the frame being input, 0 between frames */
 	struct stats stats;
 	stack_random_fn random;
 	void *random_ctx;

@@ -1164,7 +1164,7 @@ void tcp_input(void *ctx, const struct ipv4_pkt *p)
 		STAT_INC(st, TcpExtInBcastDrops);
 		return;
 	}
-	int r = tcp_hdr_parse(p->data, p->len, p->h.src, p->h.dst, true, &g.h);
+	int r = tcp_hdr_parse(p->data, p->len, p->h.src, p->h.dst, !p->l4_csum_ok, &g.h);
 	if (r < 0) {
 		STAT_INC(st, TcpInErrs);
 		if (r == -EBADMSG)

@@ -30,7 +30,7 @@ static void udp_input(void *ctx, const struct ipv4_pkt *p)
 	struct udp_dgram d;
 	int r;
 
-	r = udp_hdr_parse(p->data, p->len, p->h.src, p->h.dst, &h);
+	r = udp_hdr_parse_verify(p->data, p->len, p->h.src, p->h.dst, !p->l4_csum_ok, &h);
 	if (r < 0) {
 		if (r == -EBADMSG)
 			STAT_INC(st, UdpInCsumErrors);

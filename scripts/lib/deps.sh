@@ -5,12 +5,14 @@
 
 # What building ustack needs.
 USTACK_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev
-	libevent-dev libbpf-dev libxdp-dev libsystemd-dev check)
+	libevent-dev libbpf-dev libxdp-dev libsystemd-dev check libjson-c-dev)
 # What the tests need on top: sanitizers and libFuzzer (clang), the kernel-side tools the
 # integration tests drive, and systemd-analyze for the unit files.
 USTACK_TEST_PACKAGES=(clang libclang-rt-14-dev iproute2 iputils-ping arping traceroute
 	tcpdump tshark socat netcat-openbsd nftables python3-scapy ethtool xdp-tools iperf3
 	systemd procps kmod)
+# The key-value store: LMDB, libcrypto's SHA-256, json-c for its RPC face.
+USTACK_BUILD_PACKAGES+=(liblmdb-dev libssl-dev libjson-c-dev)
 
 ensure_packages() {
 	local missing=() p

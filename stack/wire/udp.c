@@ -13,6 +13,12 @@ enum { UDP_OFF_SPORT = 0, UDP_OFF_DPORT = 2, UDP_OFF_LEN = 4, UDP_OFF_CSUM = 6 }
 int udp_hdr_parse(const uint8_t *buf, size_t len, struct in_addr src, struct in_addr dst,
 		  struct udp_hdr *h)
 {
+	return udp_hdr_parse_verify(buf, len, src, dst, true, h);
+}
+
+int udp_hdr_parse_verify(const uint8_t *buf, size_t len, struct in_addr src,
+			 struct in_addr dst, bool verify_csum, struct udp_hdr *h)
+{
 	uint16_t ulen, wire_csum;
 
 	if (len < UDP_HDR_LEN)
@@ -27,7 +33,7 @@ int udp_hdr_parse(const uint8_t *buf, size_t len, struct in_addr src, struct in_
 	/* RFC 768 "Checksum": an all-zero transmitted checksum means the sender computed
 	 * none. Otherwise pseudo-header plus datagram must sum to 0xffff; a computed 0 is
 	 * sent as 0xffff, which verifies the same way (both are zero in one's complement). */
-	if (wire_csum != 0) {
+	if (wire_csum != 0 && verify_csum) {
 		struct csum c = CSUM_INIT;
 
 		csum_feed_pseudo(&c, src, dst, IPV4_PROTO_UDP, ulen);

@@ -22,6 +22,9 @@ struct udp_hdr {
  * src/dst). Bytes past the UDP length are ignored. */
 int udp_hdr_parse(const uint8_t *buf, size_t len, struct in_addr src, struct in_addr dst,
 		  struct udp_hdr *h);
+/* udp_hdr_parse() that skips the checksum when !verify_csum (the device verified it). */
+int udp_hdr_parse_verify(const uint8_t *buf, size_t len, struct in_addr src,
+			 struct in_addr dst, bool verify_csum, struct udp_hdr *h);
 /* Writes the header with csum as given in h (compute it with csum.h and the pseudo-header;
  * a computed 0 is sent as 0xffff, RFC 768). */
 void udp_hdr_emit(const struct udp_hdr *h, uint8_t *buf);

@@ -203,3 +203,14 @@ snmp_until() {
 	done
 	echo "$v"
 }
+
+# it_need TOOL...: skips the script (exit 77, said loudly) when a tool is missing.
+it_need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null && continue
+		echo "SKIP: $(basename "$0") needs $tool, which is not installed" >&2
+		echo "0 passed, 0 failed (skipped: no $tool)"
+		exit 77
+	done
+}

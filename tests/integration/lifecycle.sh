@@ -36,6 +36,11 @@ bad_flag "unknown option '--frobnicate'" --frobnicate
 bad_flag "needs a value" --mtu
 bad_flag "only the af_xdp backend has queues" --queue 1
 bad_flag "busy-poll: 20000 is out of range" --busy-poll 20000
+# The stack's own ranges (issue 11 item 10: the parser took values the stack refused)
+bad_flag "reasm-timeout: 121 is out of range \[1, 120\]" --reasm-timeout 121
+bad_flag "reasm-max-fragments: 1 is out of range \[2, 8192\]" --reasm-max-fragments 1
+# A UMEM frame receives at most 3840 bytes (4096 - XDP_PACKET_HEADROOM): MTU 3826 (item 5)
+bad_flag "mtu: 3827 is too large for af_xdp.*an MTU of 3826" --backend af_xdp --mtu 3827
 printf 'mtu = 1500\naddress = 10.203.0.2/24\nbogus line\n' >"$IT_DIR/bad.conf"
 bad_flag "bad.conf:3: expected 'key = value'" --config "$IT_DIR/bad.conf"
 printf '# comment\nreasm-timeout = 0\n' >"$IT_DIR/bad2.conf"
@@ -153,6 +158,47 @@ else
 	fail "--pcap to an unwritable path fails clearly" "exit $rc: $out"
 fi
 
+# --pcap to a FIFO whose reader stalls (it holds the FIFO open and reads nothing): the loop
+# never blocks (it did once the pipe's 64 KiB were full: issue 11 item 10); the records
+# that do not fit are dropped and counted.
+mkfifo "$IT_DIR/stall.fifo"
+exec 7<>"$IT_DIR/stall.fifo"
+if it_daemon "$H" "$IT_DIR/stall.log" --ifname ustst0 --address 10.205.0.2/24 \
+	--control "$IT_DIR/run6/ctl.sock" --pcap "$IT_DIR/stall.fifo"; then
+	ip -n "$H" addr add 10.205.0.1/24 dev ustst0
+	check "stalled pcap reader: ping -s 1400 x 1000 still 0% loss" sh -c "ip netns exec $H ping -c 1000 -i 0.002 -W 2 -s 1400 10.205.0.2 | grep -q ' 0% packet loss'"
+	it_stop "$DAEMON_PID"
+	check "stalled pcap reader: SIGTERM exit 0" test $? -eq 0
+	check "stalled pcap reader: the dropped records are counted" grep -q '^<4>pcap .*stall.fifo: .*[1-9][0-9]* dropped: the reader did not keep up' "$IT_DIR/stall.log"
+fi
+exec 7>&-
+
+# pcap records only the frames the device took: with the TAP's link down its writes fail
+# (EIO) and the keepalive probes sent then are not on the wire, so not in the capture.
+if it_daemon "$H" "$IT_DIR/ref.log" --ifname ustref0 --address 10.206.0.2/24 \
+	--mac 02:00:00:00:06:02 --service echo:7 --tcp-keepalive 1,1,9 \
+	--control "$IT_DIR/run7/ctl.sock" --pcap "$IT_DIR/ref.pcap"; then
+	ip -n "$H" addr add 10.206.0.1/24 dev ustref0
+	ip netns exec "$H" timeout 8 python3 -c '
+import socket, time
+s = socket.create_connection(("10.206.0.2", 7), timeout=3)
+time.sleep(6)' &
+	PEER=$!
+	sleep 1.5
+	ip -n "$H" link set ustref0 down
+	sleep 3.5
+	it_stop "$DAEMON_PID"
+	wait "$PEER"
+	sent=$(sed -n 's/^<6>tap ustref0: .*, sent \([0-9]*\) (.*/\1/p' "$IT_DIR/ref.log")
+	refused=$(sed -n 's/^<6>tap ustref0: .*dropped: \([0-9]*\) sends refused.*/\1/p' "$IT_DIR/ref.log")
+	inpcap=$(tshark -r "$IT_DIR/ref.pcap" -Y "eth.src == 02:00:00:00:06:02" 2>/dev/null | wc -l)
+	if [ "${refused:-0}" -ge 1 ] && [ "$inpcap" = "$sent" ]; then
+		pass "pcap: the $sent frames sent recorded, not the $refused the TAP refused"
+	else
+		fail "pcap: only the frames the TAP took are recorded" "sent $sent, refused $refused, in the pcap $inpcap"
+	fi
+fi
+
 # SIGHUP before the loop runs (here: while the daemon waits for its config FIFO) is
 # ignored; its default action killed the daemon mid-start.
 mkfifo "$IT_DIR/conf.fifo"
@@ -256,14 +302,58 @@ kill -KILL "$X1"
 wait "$X1" 2>/dev/null
 IT_PIDS=("${IT_PIDS[@]/$X1}")
 check "SIGKILL leaves the XDP program attached (the stale case)" sh -c "ip -n $D link show ustv1 | grep -q prog/xdp"
-it_daemon "$D" "$IT_DIR/x2.log" "${XDP[@]}" --ifname ustv1 || fail "af_xdp daemon restarts after SIGKILL"
+# The killed daemon's pid now belongs to another ustackd (issue 11 item 10: a recycled pid
+# blocked the restart with "already attached"): the record names a live ustackd's pid.
+it_daemon "$H" "$IT_DIR/pid.log" --ifname ustpid0 --address 10.207.0.2/24 --control "$IT_DIR/run5/ctl.sock" ||
+	fail "a TAP ustackd starts (pid reuse case)"
+REC="$IT_DIR/state/xdp-ustv1.prog"
+if [ -s "$REC" ]; then
+	read -r rec_id _ rec_start <"$REC"
+	echo "$rec_id $DAEMON_PID ${rec_start:-}" >"$REC"
+	pass "the program record now names a live ustackd: $(cat "$REC")"
+else
+	fail "the program record exists" "$REC"
+fi
+PIDD=$DAEMON_PID
+# The interface MTU and ours at the AF_XDP limit: a 3840-byte frame each way (3841 were lost).
+ip -n "$H" link set ustv0 mtu 3826
+ip -n "$D" link set ustv1 mtu 3826
+it_daemon "$D" "$IT_DIR/x2.log" "${XDP[@]}" --ifname ustv1 --mtu 3826 || fail "af_xdp daemon restarts after SIGKILL"
 check "the successor detaches the stale program" grep -q 'detached the stale XDP program' "$IT_DIR/x2.log"
 check "the successor answers ping" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.204.0.2
+check "MTU 3826: 3840-byte frames both ways (ping -s 3798 -M do)" sh -c "ip netns exec $H ping -c 3 -i 0.2 -W 2 -s 3798 -M do 10.204.0.2 | grep -q ' 0% packet loss'"
+it_stop "$PIDD"
+# The stack shares the interface's MAC here (no --mac): the kernel's address on it still
+# answers, told apart by the IPv4/ARP address alone (issue 11 item 2).
+ip -n "$D" addr add 10.204.0.3/24 dev ustv1
+check "shared MAC: the kernel's own address answers ping (0% loss)" sh -c "ip netns exec $H ping -c 10 -i 0.05 -W 2 10.204.0.3 | grep -q ' 0% packet loss'"
+check "shared MAC: ustackd still answers" ip netns exec "$H" ping -c 2 -i 0.2 -W 2 10.204.0.2
 it_stop "$DAEMON_PID"
 check "SIGTERM: exit 0" test $? -eq 0
 check "exit: the AF_XDP counters in the log" grep -q '^<6>af_xdp ustv1 .*: received [1-9][0-9]* frames.*dropped: 0 sends refused' "$IT_DIR/x2.log"
 check "exit: every UMEM frame accounted for" grep -q '^<6>af_xdp ustv1 .*UMEM frames: all 4096 accounted for' "$IT_DIR/x2.log"
 check "no XDP program left" sh -c "! ip -n $D link show ustv1 | grep -q prog/xdp"
+
+# A late interface at boot (issue 11 item 10): --wait-interface waits for it, logged,
+# instead of failing into systemd's start limit.
+( sleep 2; ip link add ustv4 netns "$H" type veth peer name ustv5 netns "$D" &&
+	ip -n "$D" link set ustv5 up && ip -n "$H" link set ustv4 up ) &
+MKIF=$!
+if it_daemon "$D" "$IT_DIR/wait.log" "${XDP[@]}" --ifname ustv5 --wait-interface 10; then
+	check "--wait-interface: the wait is logged" grep -q '^<5>af_xdp: no interface named ustv5.*waiting up to 10 s' "$IT_DIR/wait.log"
+	check "--wait-interface: up once the interface appeared" grep -q '^<5>af_xdp: ustv5 appeared after [0-9]* s' "$IT_DIR/wait.log"
+	it_stop "$DAEMON_PID"
+else
+	fail "--wait-interface 10: up once the interface appears"
+fi
+wait "$MKIF"
+out=$(ip netns exec "$D" "$USTACKD" "${XDP[@]}" --ifname nosuch1 --wait-interface 1 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'no interface named nosuch1 appeared within 1 s'; then
+	pass "--wait-interface: gives up after its bound: $(printf '%s' "$out" | grep '^<3>')"
+else
+	fail "--wait-interface gives up after its bound" "exit $rc: $out"
+fi
 
 # The interface goes away under the daemon: it says so and exits 1 (systemd restarts it),
 # rather than idling with a dead device.

@@ -345,9 +345,34 @@ else
 	fail "keepalive: tcpdump shows $KA_CNT probes at SND.NXT-1" "$(tshark -r "$PC" 2>/dev/null | tail -n 12)"
 fi
 
-# --- Clean stop; what the services counted -----------------------------------------------
+# --- SIGTERM aborts the services' connections: the peer sees a RST (issue 11 item 6: over
+# AF_XDP the device was quiesced first and the RSTs never left) ---------------------------
+hx timeout 30 python3 - "$DAEMON_IP" >"$IT_DIR/sigterm-rst.out" 2>&1 <<'EOF' &
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7), timeout=5)
+s.sendall(b"x")
+s.recv(1)
+print("connected", flush=True)
+s.settimeout(20)
+try:
+    print("EOF" if s.recv(1) == b"" else "data")
+except ConnectionResetError:
+    print("reset")
+except socket.timeout:
+    print("nothing")
+EOF
+RSTPEER=$!
+for _ in $(seq 50); do grep -q connected "$IT_DIR/sigterm-rst.out" && break; sleep 0.1; done
 it_stop "$DAEMON_PID"
 rc=$?
+wait "$RSTPEER"
+if grep -qx reset "$IT_DIR/sigterm-rst.out"; then
+	pass "SIGTERM: the kernel peer of an open connection sees a RST"
+else
+	fail "SIGTERM: the kernel peer of an open connection sees a RST" "$(cat "$IT_DIR/sigterm-rst.out")"
+fi
+
+# --- Clean stop; what the services counted -----------------------------------------------
 if [ "$rc" -eq 0 ]; then pass "SIGTERM: exit 0"; else fail "SIGTERM: exit 0" "exit status $rc" "$(tail -n 5 "$LOG")"; fi
 got=$(sed -n 's/^<6>discard\/tcp: .* \([0-9]*\) bytes in, .*/\1/p' "$LOG")
 refused=$(sed -n 's/^<6>discard\/tcp: .* \([0-9]*\) refused, .*/\1/p' "$LOG")

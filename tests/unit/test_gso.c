@@ -322,11 +322,13 @@ static uint16_t burst_check(struct h_host *h, size_t thl, uint8_t flags, size_t 
 	return id0;
 }
 
+/* The ID of the next ordinary datagram the host sends. */
 START_TEST(ipv4_gso_device_or_stack_cuts)
 {
 	/* 5500 bytes at gso 1000, through a port with TSO (one device write) and without
 	 * (the stack cuts: six writes): the same six wire segments either way. IpOutRequests
-	 * counts six, EthOutFrames the device writes. CWR and FIN in turn, with and without options. */
+	 * counts six, EthOutFrames the device writes; the pieces are atomic (DF), so the
+	 * first carries ID 0 (RFC 6864 §4.1, ipv4_id.h) and the rest follow it. CWR and FIN in turn, with and without options. */
 	for (int tso = 1; tso >= 0; tso--) {
 		struct h_host h;
 		uint8_t flags = TCP_ACK | TCP_PSH | (tso ? TCP_FIN : TCP_CWR);
@@ -346,7 +348,6 @@ START_TEST(ipv4_gso_device_or_stack_cuts)
 		ck_assert_uint_eq(h_stat(h.st, STAT_IpOutGsoSoftware), tso ? 0 : 1);
 		ck_assert_uint_eq(h_stat(h.st, STAT_EthOutFrames) - eth, tso ? 1 : 6);
 		id0 = burst_check(&h, thl, flags, 5500, 1000);
-		/* Atomic (DF): ID 0 (RFC 6864 §4.1, ipv4_id.h), the segments 0..5. */
 		ck_assert_uint_eq(id0, 0);
 		h_host_fini(&h);
 	}

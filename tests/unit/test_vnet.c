@@ -419,6 +419,106 @@ START_TEST(vnet_gso_types)
 }
 END_TEST
 
+/* The header's word on the transport checksum (issue 11 item 11): DATA_VALID (the kernel
+ * verified it, CHECKSUM_UNNECESSARY) and a checksum just completed here need no second
+ * pass; anything else is verified by the stack. DATA_VALID leaves the frame untouched. */
+START_TEST(vnet_csum_trusted)
+{
+	struct virtio_net_hdr h;
+	struct vnet_stats st = { 0 };
+	size_t len;
+	uint8_t *f = load(udp_hex, &h, &len), *copy = malloc(len);
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, f, len);
+	h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	ck_assert_int_eq(vnet_rx_fixup(&h, f, len, &st), 0);
+	ck_assert_int_eq(memcmp(f, copy, len), 0); /* nothing summed, nothing written */
+	ck_assert(vnet_rx_csum_trusted(&h));
+	ck_assert_uint_eq(st.csum_trusted, 1);
+	ck_assert_uint_eq(st.csum_completed, 0);
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	ck_assert(vnet_rx_csum_trusted(&h));
+	h.flags = 0;
+	ck_assert(!vnet_rx_csum_trusted(&h));
+	free(copy);
+	free(f);
+}
+END_TEST
+
+/* A UDP datagram to a closed port and a TCP SYN to a closed port, both with a wrong
+ * checksum: verified and dropped as ordinary frames; with STACK_RX_L4_CSUM_OK (what the
+ * daemon passes for a trusted vnet header) not summed again, so they reach the port lookup
+ * (UdpNoPorts, a RST). A fragmented datagram is verified whatever the flag says: the flag
+ * is per frame, the checksum covers the whole datagram. */
+static size_t bad_l4(uint8_t *buf, uint8_t proto, uint16_t id, uint16_t off, bool mf)
+{
+	uint8_t l4[24];
+
+	memset(l4, 0, sizeof(l4));
+	l4[0] = 0x9c; /* source port 40000 */
+	l4[1] = 0x40;
+	l4[3] = 5; /* destination port 5, closed */
+	if (proto == 17) {
+		l4[5] = sizeof(l4); /* UDP length */
+		l4[6] = 0x12;	    /* a wrong checksum (not 0: that means none) */
+		l4[7] = 0x34;
+	} else {
+		l4[12] = 5 << 4; /* data offset */
+		l4[13] = 0x02;	 /* SYN */
+		l4[14] = 0xff;	 /* window */
+		l4[16] = 0x12;	 /* a wrong checksum */
+	}
+	return h_frame_ipv4(buf, proto, id, off, mf, l4, proto == 17 ? sizeof(l4) : 20);
+}
+
+/* f (with a wrong checksum) is dropped as an ordinary frame (csum_err), reaches the port
+ * lookup (reached) with STACK_RX_L4_CSUM_OK, and is dropped again without: the flag does
+ * not outlive its frame. */
+static void expect_trusted(struct h_host *h, const uint8_t *f, size_t n, enum stat_id csum_err,
+			   enum stat_id reached)
+{
+	uint64_t e0 = h_stat(h->st, csum_err), r0 = h_stat(h->st, reached);
+
+	h_host_input(h, f, n);
+	ck_assert_uint_eq(h_stat(h->st, csum_err), e0 + 1);
+	ck_assert_uint_eq(h_stat(h->st, reached), r0);
+	stack_input_flags(h->st, &h->pair.a.nif, f, n, h->now_ns, STACK_RX_L4_CSUM_OK);
+	ck_assert_uint_eq(h_stat(h->st, csum_err), e0 + 1);
+	ck_assert_uint_eq(h_stat(h->st, reached), r0 + 1);
+	h_host_input(h, f, n);
+	ck_assert_uint_eq(h_stat(h->st, csum_err), e0 + 2);
+}
+
+START_TEST(vnet_stack_trusts_verified_csum)
+{
+	struct h_host h;
+	uint8_t f[128];
+	size_t n;
+
+	h_host_init(&h, 1500, NULL, false);
+	n = bad_l4(f, 17, 1, 0, false);
+	expect_trusted(&h, f, n, STAT_UdpInCsumErrors, STAT_UdpNoPorts);
+	n = bad_l4(f, 6, 2, 0, false);
+	expect_trusted(&h, f, n, STAT_TcpInCsumErrors, STAT_TcpOutRsts);
+
+	/* UDP in two fragments (16 + 8 bytes of the 24), each flagged: still verified */
+	{
+		uint8_t full[128], frag[128], *udp;
+		size_t m = bad_l4(full, 17, 3, 0, false);
+
+		udp = full + ETH_HDR_LEN + 20;
+		n = h_frame_ipv4(frag, 17, 3, 0, true, udp, 16);
+		stack_input_flags(h.st, &h.pair.a.nif, frag, n, h.now_ns, STACK_RX_L4_CSUM_OK);
+		n = h_frame_ipv4(frag, 17, 3, 16, false, udp + 16, m - ETH_HDR_LEN - 20 - 16);
+		stack_input_flags(h.st, &h.pair.a.nif, frag, n, h.now_ns, STACK_RX_L4_CSUM_OK);
+		ck_assert_uint_eq(h_stat(h.st, STAT_IpReasmOKs), 1);
+		ck_assert_uint_eq(h_stat(h.st, STAT_UdpInCsumErrors), 3);
+	}
+	h_host_fini(&h);
+}
+END_TEST
+
 /* Random bytes as header and frame: never a crash or an out-of-bounds access; a frame that
  * passes had its field written only inside the frame. */
 START_TEST(vnet_random)
@@ -465,6 +565,8 @@ static Suite *vnet_suite(void)
 	tcase_add_test(tc, vnet_bad_csum_pos);
 	tcase_add_test(tc, vnet_gso_types);
 	tcase_add_test(tc, vnet_random);
+	tcase_add_test(tc, vnet_csum_trusted);
+	tcase_add_test(tc, vnet_stack_trusts_verified_csum);
 	suite_add_tcase(s, tc);
 	return s;
 }

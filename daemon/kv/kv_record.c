@@ -1,0 +1,83 @@
+/* The record stored with each key: kind, mtime and, for a value, its SHA-256 and data
+ * (layout in kv_backend.h). Keeping the digest with the value makes kv_digest() a read. */
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_backend.h"
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int kv_rec_decode(struct kv_bytes raw, struct kv_rec *rec)
+{
+	if (raw.len < KV_REC_DICT_BYTES)
+		return -EIO;
+	rec->mtime_ns = get_be64(raw.p + 8);
+	switch (raw.p[0]) {
+	case KV_REC_DICT:
+		rec->kind = KV_DICTIONARY;
+		rec->digest = NULL;
+		rec->data = NULL;
+		rec->len = 0;
+		return 0;
+	case KV_REC_VALUE:
+		if (raw.len < KV_REC_VALUE_HDR_BYTES)
+			return -EIO;
+		rec->kind = KV_VALUE;
+		rec->digest = raw.p + 16;
+		rec->data = raw.p + KV_REC_VALUE_HDR_BYTES;
+		rec->len = raw.len - KV_REC_VALUE_HDR_BYTES;
+		return 0;
+	default:
+		return -EIO;
+	}
+}
+
+void kv_rec_value_header(uint8_t hdr[KV_REC_VALUE_HDR_BYTES], uint64_t mtime_ns,
+			 const uint8_t *data, size_t len)
+{
+	memset(hdr, 0, KV_REC_VALUE_HDR_BYTES);
+	hdr[0] = KV_REC_VALUE;
+	put_be64(hdr + 8, mtime_ns);
+	SHA256(len ? data : (const uint8_t *)"", len, hdr + 16);
+}
+
+void kv_rec_dict(uint8_t rec[KV_REC_DICT_BYTES], uint64_t mtime_ns)
+{
+	memset(rec, 0, KV_REC_DICT_BYTES);
+	rec[0] = KV_REC_DICT;
+	put_be64(rec + 8, mtime_ns);
+}
+
+int kv_array_grow(void *arr, size_t *cap, size_t n, size_t elem_bytes)
+{
+	void *p, *np;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? 2 * *cap : 16;
+	memcpy(&p, arr, sizeof(p));
+	np = realloc(p, ncap * elem_bytes);
+	if (!np)
+		return -ENOMEM;
+	memcpy(arr, &np, sizeof(np));
+	*cap = ncap;
+	return 0;
+}

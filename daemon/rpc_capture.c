@@ -1,0 +1,255 @@
+/* io.ustack.Stack.Capture: classic pcap (pcap-savefile(5), LINKTYPE_ETHERNET, microsecond
+ * timestamps) of every frame in and out, written to the fd the client passed.
+ *
+ * The packet path never waits for the reader: records go into a bounded buffer
+ * (RPC_CAPTURE_BUF_BYTES) that is written out whenever the fd takes data (a pipe or socket
+ * is made non-blocking; a regular file is written at once); a frame that does not fit is
+ * dropped and counted (dropped, RpcFdDrops). */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "rpc.h"
+
+#define RPC_CAPTURE_BUF_BYTES (1u << 20)
+#define RPC_CAPTURE_SNAPLEN_MAX 262144u
+
+/* pcap-savefile(5) */
+#define PCAP_MAGIC_USEC 0xa1b2c3d4u
+#define PCAP_LINKTYPE_ETHERNET 1
+
+struct rpc_capture {
+	struct rpc_stream stream;
+	struct frame_tap_observer obs;
+	struct ustackd *d;
+	int fd;
+	bool regular; /* a regular file: written at once, no readiness events */
+	struct event *ev_wr, *ev_end;
+	uint32_t snaplen;
+	uint64_t count, frames, bytes, dropped;
+	bool ending;
+	size_t off, len;
+	uint8_t buf[RPC_CAPTURE_BUF_BYTES];
+};
+
+static void rpc_capture_free(struct rpc_capture *k)
+{
+	frame_tap_del(&k->d->tap, &k->obs);
+	if (k->ev_wr)
+		event_free(k->ev_wr);
+	if (k->ev_end)
+		event_free(k->ev_end);
+	if (k->fd >= 0)
+		close(k->fd);
+	rpc_stream_del(&k->stream);
+	free(k);
+}
+
+static void rpc_capture_cancel(struct rpc_stream *st)
+{
+	rpc_capture_free((struct rpc_capture *)((char *)st - offsetof(struct rpc_capture, stream)));
+}
+
+/* Writes what the fd takes; -errno when it takes nothing any more (EPIPE: reader gone). */
+static int rpc_capture_flush(struct rpc_capture *k)
+{
+	while (k->off < k->len) {
+		ssize_t n = write(k->fd, k->buf + k->off, k->len - k->off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		k->off += (size_t)n;
+	}
+	if (k->off == k->len)
+		k->off = k->len = 0;
+	if (!k->regular) {
+		if (k->len)
+			event_add(k->ev_wr, NULL);
+		else
+			event_del(k->ev_wr);
+	}
+	return 0;
+}
+
+static struct json_object *rpc_capture_totals(const struct rpc_capture *k);
+
+/* The end (count, duration, or the fd failed): the totals, then gone. Runs from the loop
+ * (ev_end), never inside the frame path. */
+static void rpc_capture_on_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_capture *k = arg;
+	struct rpc_client *c = k->stream.client;
+
+	(void)fd;
+	(void)what;
+	(void)rpc_capture_flush(k); /* what is left and fits now; the rest is lost */
+	if (rpc_reply(c, rpc_capture_totals(k), false, NULL, 0) == 0)
+		rpc_capture_free(k);
+	/* else the client is going: its cancel frees k */
+}
+
+static struct json_object *rpc_capture_totals(const struct rpc_capture *k)
+{
+	struct json_object *p = json_object_new_object();
+
+	if (p) {
+		json_object_object_add(p, "frames", json_object_new_int64((int64_t)k->frames));
+		json_object_object_add(p, "bytes", json_object_new_int64((int64_t)k->bytes));
+		json_object_object_add(p, "dropped", json_object_new_int64((int64_t)k->dropped));
+	}
+	return p;
+}
+
+static void rpc_capture_end(struct rpc_capture *k)
+{
+	if (k->ending)
+		return;
+	k->ending = true;
+	frame_tap_del(&k->d->tap, &k->obs);
+	event_active(k->ev_end, EV_TIMEOUT, 0);
+}
+
+static void rpc_capture_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_capture *k = arg;
+
+	(void)fd;
+	(void)what;
+	if (rpc_capture_flush(k) < 0)
+		rpc_capture_end(k);
+}
+
+static void rpc_capture_append(struct rpc_capture *k, const void *data, size_t len)
+{
+	memcpy(k->buf + k->len, data, len);
+	k->len += len;
+}
+
+static void rpc_capture_frame(struct frame_tap_observer *o, const uint8_t *frame, size_t len)
+{
+	struct rpc_capture *k =
+		(struct rpc_capture *)((char *)o - offsetof(struct rpc_capture, obs));
+	uint32_t incl = len < k->snaplen ? (uint32_t)len : k->snaplen;
+	struct timespec ts;
+	uint32_t h[4];
+
+	if (k->ending)
+		return;
+	if (sizeof(h) + incl > sizeof(k->buf) - k->len) {
+		k->dropped++;
+		if (k->stream.client)
+			rpc_count(k->stream.client, RPC_RpcFdDrops);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h[0] = (uint32_t)ts.tv_sec;
+	h[1] = (uint32_t)(ts.tv_nsec / 1000);
+	h[2] = incl;
+	h[3] = (uint32_t)len;
+	rpc_capture_append(k, h, sizeof(h));
+	rpc_capture_append(k, frame, incl);
+	k->frames++;
+	k->bytes += len;
+	if (k->regular || k->len > sizeof(k->buf) / 2) {
+		if (rpc_capture_flush(k) < 0) {
+			rpc_capture_end(k);
+			return;
+		}
+	} else {
+		event_add(k->ev_wr, NULL);
+	}
+	if (k->count && k->frames >= k->count)
+		rpc_capture_end(k);
+}
+
+static int rpc_capture(struct rpc_req *req)
+{
+	struct ustackd *d = rpc_client_daemon(req->client);
+	int64_t snaplen = RPC_CAPTURE_SNAPLEN_MAX, count = 0, duration_s = 0;
+	struct { uint32_t magic; uint16_t major, minor; int32_t zone; uint32_t sigfigs, snaplen,
+		 linktype; } fh;
+	struct rpc_capture *k;
+	struct stat st;
+	int err;
+
+	if (varlink_get_int(req->call->params, "snaplen", 1, RPC_CAPTURE_SNAPLEN_MAX, &snaplen) ==
+	    -EINVAL)
+		return rpc_invalid_param(req, "snaplen");
+	if (varlink_get_int(req->call->params, "count", 0, INT64_MAX, &count) == -EINVAL)
+		return rpc_invalid_param(req, "count");
+	if (varlink_get_int(req->call->params, "duration_s", 0, 86400 * 365, &duration_s) ==
+	    -EINVAL)
+		return rpc_invalid_param(req, "duration_s");
+	if (!rpc_need_more(req))
+		return 0;
+	if (req->nfds != 1 || fstat(req->fds[0], &st) < 0) {
+		rpc_error_errno(req->client, req->errno_error, EBADF,
+				"Capture takes exactly one file descriptor");
+		return 0;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->d = d;
+	k->fd = req->fds[0];
+	req->fds[0] = -1; /* ours now */
+	k->regular = S_ISREG(st.st_mode);
+	k->snaplen = (uint32_t)snaplen;
+	k->count = (uint64_t)count;
+	k->obs.frame = rpc_capture_frame;
+	err = rpc_stream_add(req->client, &k->stream, rpc_capture_cancel, true);
+	if (err < 0) {
+		close(k->fd);
+		free(k);
+		return err;
+	}
+	if (!k->regular && fcntl(k->fd, F_SETFL, fcntl(k->fd, F_GETFL) | O_NONBLOCK) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	k->ev_end = evtimer_new(d->base, rpc_capture_on_end, k);
+	k->ev_wr = k->regular ? NULL
+			      : event_new(d->base, k->fd, EV_WRITE | EV_PERSIST,
+					  rpc_capture_on_writable, k);
+	if (!k->ev_end || (!k->regular && !k->ev_wr)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	fh.magic = PCAP_MAGIC_USEC;
+	fh.major = 2;
+	fh.minor = 4;
+	fh.zone = 0;
+	fh.sigfigs = 0;
+	fh.snaplen = k->snaplen;
+	fh.linktype = PCAP_LINKTYPE_ETHERNET;
+	rpc_capture_append(k, &fh, sizeof(fh));
+	err = rpc_capture_flush(k);
+	if (err < 0)
+		goto fail;
+	if (duration_s) {
+		struct timeval tv = { (time_t)duration_s, 0 };
+
+		event_add(k->ev_end, &tv);
+	}
+	frame_tap_add(&d->tap, &k->obs);
+	rpc_reply(req->client, rpc_capture_totals(k), true, NULL, 0); /* started */
+	return 0;
+fail:
+	rpc_capture_free(k);
+	return err;
+}
+
+const struct rpc_method rpc_capture_methods[] = {
+	{ "io.ustack.Stack.Capture", rpc_capture, true, true },
+	{ NULL, NULL, false, false },
+};

@@ -1,0 +1,82 @@
+/* libFuzzer target: the varlink codec (ipc/varlink.c), what the daemon runs on every byte a
+ * client sends.
+ *
+ * The input is a byte stream cut into reads: the first byte picks the read size (1..256),
+ * so that messages split across reads and several per read are both covered. Every whole
+ * message is checked as a call and as a reply, its typed parameters read, and an error
+ * reply built and framed for it, as the server does. Nothing may crash, overflow, leak or
+ * hang. A small message limit (4 KiB) makes the oversize path reachable. Seeds:
+ * tests/fuzz/corpus/varlink. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ipc/varlink.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fz_message(struct json_object *msg)
+{
+	struct varlink_call call;
+	struct varlink_reply reply;
+	struct json_object *out, *o;
+	const char *bad = NULL, *s;
+	int64_t n;
+	bool b;
+	size_t len;
+
+	if (varlink_call_decode(msg, &call, &bad) == 0) {
+		(void)varlink_get_int(call.params, "count", 0, 1000, &n);
+		(void)varlink_get_bool(call.params, "nodelay", &b);
+		(void)varlink_get_string(call.params, "address", &s);
+		if (varlink_get_object(call.params, "remote", &o) == 0)
+			(void)varlink_get_int(o, "port", 0, 65535, &n);
+		out = varlink_reply_new(json_object_get(call.params), call.more);
+	} else {
+		out = varlink_error_new("org.varlink.service.InvalidParameter",
+					json_object_new_object());
+		if (out && bad)
+			json_object_object_add(json_object_object_get(out, "parameters"),
+					       "parameter", json_object_new_string(bad));
+	}
+	if (out) {
+		s = varlink_msg_text(out, &len);
+		if (s && (len == 0 || s[len - 1] != '\0' || strlen(s) != len - 1))
+			__builtin_trap(); /* the frame must be one NUL-terminated text */
+		json_object_put(out);
+	}
+	if (varlink_reply_decode(msg, &reply, &bad) == 0 && reply.error)
+		(void)varlink_errno_from_name(reply.error);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct varlink_reader r;
+	size_t chunk, off = 1;
+
+	if (size == 0)
+		return 0;
+	chunk = (size_t)data[0] + 1;
+	varlink_reader_init(&r, 4096);
+	while (off < size) {
+		size_t n = size - off < chunk ? size - off : chunk;
+		struct json_object *msg;
+		int err;
+
+		if (varlink_reader_feed(&r, data + off, n, NULL, 0) < 0)
+			break;
+		off += n;
+		while ((err = varlink_reader_next(&r, &msg)) != 0) {
+			if (err == -EMSGSIZE || err == -ENOMEM)
+				goto out;
+			if (err == 1) {
+				fz_message(msg);
+				json_object_put(msg);
+			}
+		}
+	}
+out:
+	varlink_reader_fini(&r);
+	return 0;
+}
