@@ -18,6 +18,17 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 CASES=("$PY" "$(cd "$(dirname "$0")" && pwd)/kv_rpc_cases.py" "$SOCK")
 
+# "up:" comes before the control socket listens (and a killed daemon leaves its socket
+# file): wait for the server's own line, up to 15 s.
+ctl_ready() { # LOG
+	for _ in $(seq 150); do
+		grep -q 'control: serving varlink' "$1" && return 0
+		sleep 0.1
+	done
+	echo "the control socket did not come up" >&2
+	return 1
+}
+
 # Each case prints its own ok/not ok lines: counted here.
 run_cases() {
 	local out line
@@ -31,7 +42,7 @@ run_cases() {
 	done <<<"$out"
 }
 
-it_daemon "$H" "$IT_DIR/a.log" "${args[@]}" || fail "ustackd starts"
+it_daemon "$H" "$IT_DIR/a.log" "${args[@]}" && ctl_ready "$IT_DIR/a.log" || fail "ustackd starts"
 run_cases "${CASES[@]}" methods
 gid=$(stat -c %g "$SOCK")
 run_cases setpriv --reuid 65534 --regid "$gid" --clear-groups "${CASES[@]}" unprivileged
@@ -41,12 +52,14 @@ it_log "50 clients x 200 operations: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEG
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"
 check "SIGTERM after the clients: exit 0" test $? -eq 0
+check "no sanitizer report in the log" sh -c "! grep -E 'Sanitizer|runtime error:' '$IT_DIR/a.log'"
 
 # Crash safety through the daemon. The writers record a key only once its reply came.
 L=$IT_DIR/acked
 bad_open=0 rounds=0
 for round in $(seq 100); do
-	if ! it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" 2>"$IT_DIR/start.err"; then
+	if ! { it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" && ctl_ready "$IT_DIR/c.log"; } \
+		2>"$IT_DIR/start.err"; then
 		bad_open=$((bad_open + 1))
 		cat "$IT_DIR/start.err" >&2
 		break
@@ -69,7 +82,7 @@ for round in $(seq 100); do
 	wait "$writer"
 	rounds=$round
 done
-it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" || fail "the last restart"
+it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" && ctl_ready "$IT_DIR/c.log" || fail "the last restart"
 n=$(cat "$L".* 2>/dev/null | wc -l)
 check "$rounds rounds of kill -9, the store opened cleanly each time" test "$bad_open" -eq 0 -a "$rounds" -eq 100
 check "$rounds rounds: some writes acknowledged in most rounds ($n in all)" test "$n" -gt 200
