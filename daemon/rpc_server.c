@@ -573,6 +573,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		varlink_reader_commit(&c->rd, (size_t)n, fds, nfds);
 		if (!client_process(c))
 			break;
+		/* A short read emptied the socket: one more read would only say EAGAIN, a
+		 * system call per call for a client that waits for each reply. */
+		if ((size_t)n < RPC_READ_CHUNK)
+			break;
 	}
 	c->in_dispatch--;
 	if (c->dead)
