@@ -1,5 +1,6 @@
 /* The packet loop: libevent with
- *  - the device descriptor (persistent read event): a batch of frames per wake-up;
+ *  - the device descriptor (persistent read event): a batch of frames per wake-up, all of
+ *    them through the stack before the output is flushed (one ACK per connection);
  *  - one timer armed at stack_next_deadline(), re-armed whenever the deadline moves;
  *  - a short retry timer while AF_XDP frames wait on the TX ring;
  *  - a 1 s tick: the device check, the snmp file, pcap flush, STATUS=;
@@ -96,6 +97,29 @@ static int loop_rx_batch(struct ustackd *d)
 	return n;
 }
 
+/* Up to max_batches receive batches (while they come full) as one stack batch: every frame
+ * the device has is processed before anything is flushed, and TCP sends one ACK per
+ * connection for all of them (stack_input_batch_begin). The frames, or -1 as above. */
+static int loop_rx_burst(struct ustackd *d, unsigned max_batches)
+{
+	int total = 0;
+
+	stack_input_batch_begin(d->st);
+	for (unsigned i = 0; i < max_batches; i++) {
+		int n = loop_rx_batch(d);
+
+		if (n < 0) {
+			total = -1;
+			break;
+		}
+		total += n;
+		if (n < LOOP_RX_BATCH)
+			break;
+	}
+	stack_input_batch_end(d->st, ustackd_now_ns());
+	return total;
+}
+
 /* --busy-poll: a request/response peer (ping -f, a transaction) sends its next frame right
  * after our answer; polling for it a few microseconds saves the sleep and wake-up, which
  * cost more than the work. Bounded so that timers and signals still run. */
@@ -104,7 +128,7 @@ static void loop_busy_poll(struct ustackd *d)
 	uint64_t start = ustackd_now_ns(), last = start, now;
 
 	for (;;) {
-		int n = loop_rx_batch(d);
+		int n = loop_rx_burst(d, 1);
 
 		if (n < 0)
 			return;
@@ -125,14 +149,8 @@ static void loop_on_rx(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (int i = 0; i < LOOP_RX_BATCHES; i++) {
-		int n = loop_rx_batch(d);
-
-		if (n < 0)
-			return;
-		if (n < LOOP_RX_BATCH)
-			break;
-	}
+	if (loop_rx_burst(d, LOOP_RX_BATCHES) < 0)
+		return;
 	loop_after_output(d);
 	if (d->cfg.busy_poll_us)
 		loop_busy_poll(d);

@@ -200,6 +200,17 @@ void stack_input_flags(struct stack *st, struct netif *nif, const uint8_t *frame
 	st->rx_flags = 0;
 }
 
+void stack_input_batch_begin(struct stack *st)
+{
+	tcp_batch_begin(st);
+}
+
+void stack_input_batch_end(struct stack *st, uint64_t now_ns)
+{
+	stack_set_time(st, now_ns);
+	tcp_batch_end(st);
+}
+
 void stack_poll(struct stack *st, uint64_t now_ns)
 {
 	stack_set_time(st, now_ns);

@@ -100,6 +100,15 @@ void stack_input(struct stack *st, struct netif *nif, const uint8_t *frame, size
 /* stack_input() with what the device knows about the frame (STACK_RX_* flags). */
 void stack_input_flags(struct stack *st, struct netif *nif, const uint8_t *frame, size_t len,
 		       uint64_t now_ns, unsigned flags);
+/* A receive batch: the frames a driver took from its device at once, fed to
+ * stack_input*() between these two calls, before the driver flushes the device. Inside
+ * it, TCP defers the pure ACKs it would send at once to the end of the batch, one per
+ * connection carrying the latest RCV.NXT and window (duplicate ACKs for out-of-order data
+ * still go at once: stack/tcp_batch.c says why). stack_input() without a batch is a batch
+ * of one. Timers (stack_poll) may run inside a batch; a begin inside a batch is a no-op,
+ * and the end sends what was deferred. */
+void stack_input_batch_begin(struct stack *st);
+void stack_input_batch_end(struct stack *st, uint64_t now_ns);
 /* Runs the timers due at now_ns. */
 void stack_poll(struct stack *st, uint64_t now_ns);
 /* When stack_poll() should run next (STACK_NO_DEADLINE: nothing pending). */

@@ -137,7 +137,8 @@
 	STAT(TcpExt, TCPWinProbe, "zero-window probes sent")                                   \
 	STAT(TcpExt, TCPPMTUUpdates, "ICMP 3/4 that lowered a connection's MSS (RFC 1191)")    \
 	STAT(TcpExt, TCPIcmpIgnored, "ICMP errors about unknown connections or stale SEQ")     \
-	STAT(TcpExt, TCPOutErrors, "segments IPv4 refused to send (no route, ring full)")
+	STAT(TcpExt, TCPOutErrors, "segments IPv4 refused to send (no route, ring full)")     \
+	STAT(TcpExt, TCPBatchAckCoalesced, "ACKs not sent: a later one of the receive batch said it")
 
 enum stat_id {
 #define STAT_ENUM(group, field, desc) STAT_##group##field,

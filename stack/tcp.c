@@ -162,6 +162,7 @@ void tcp_set_state(struct tcp_sock *s, enum tcp_state ns)
 
 	if (os == ns)
 		return;
+	tcp_batch_state_change(s, ns);
 	/* RFC 4022 tcpCurrEstab: ESTABLISHED or CLOSE-WAIT. */
 	if (counts_as_estab(os) && !counts_as_estab(ns))
 		st->stats.v[STAT_TcpCurrEstab]--;
@@ -450,6 +451,7 @@ static void sock_free(struct tcp_sock *s)
 {
 	struct tcp *t = s->tcp;
 
+	tcp_batch_forget(s);
 	tcp_timer_heap_remove(s);
 	tcp_hash_remove(s);
 	listener_remove(s);
@@ -563,6 +565,7 @@ void tcp_fini(struct stack *st)
 	struct tcp *t = st->tcp;
 	if (!t)
 		return;
+	tcp_batch_discard(t);
 	t->busy = 0;
 	while (t->reap) {
 		struct tcp_sock *s = t->reap;

@@ -177,5 +177,9 @@ int tcp_init(struct stack *st);
 void tcp_fini(struct stack *st);
 void tcp_poll(struct stack *st, uint64_t now_ns);
 uint64_t tcp_next_deadline(const struct stack *st);
+/* A receive batch (stack_input_batch_begin/end, tcp_batch.c): pure ACKs wait for its end,
+ * one per connection. */
+void tcp_batch_begin(struct stack *st);
+void tcp_batch_end(struct stack *st);
 
 #endif

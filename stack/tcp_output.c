@@ -209,6 +209,8 @@ int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags
 
 void tcp_send_ack(struct tcp_sock *s)
 {
+	if (tcp_batch_defer_ack(s))
+		return; /* one ACK at the end of the receive batch (tcp_batch.c) */
 	tcp_send_segment(s, s->snd_nxt, 0, TCP_ACK);
 }
 

@@ -158,6 +158,10 @@ struct tcp_sock {
 	uint64_t chack_last_ns; /* our last challenge ACK, for the per-connection limit */
 	bool ack_now;
 	uint64_t last_rcv_ns;  /* for keepalive */
+	/* An ACK deferred to the end of the receive batch (tcp_batch.c), on tcp.ack_defer. */
+	bool ack_deferred;
+	struct tcp_sock *ack_defer_next;
+	uint64_t ack_defer_frame; /* EthInFrames at the last deferral: one count per frame */
 
 	/* Keepalive */
 	uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
@@ -200,6 +204,10 @@ struct tcp {
 	/* Deferred frees: sockets released while the stack was inside tcp code. */
 	unsigned busy;
 	struct tcp_sock *reap;
+
+	/* Inside stack_input_batch_begin/end: pure ACKs wait on ack_defer (tcp_batch.c). */
+	bool batch;
+	struct tcp_sock *ack_defer;
 
 	/* RFC 5961 §7: a global challenge ACK budget per second, drawn at random. */
 	uint64_t chack_sec; /* the second (now / 1 s) the budget is for */
@@ -303,6 +311,16 @@ void tcp_rearm_rexmt(struct tcp_sock *s);
 void tcp_rearm_keepalive(struct tcp_sock *s);
 void tcp_rtt_sample(struct tcp_sock *s, uint32_t rtt_us);
 uint32_t tcp_rto_backed_off_ms(const struct tcp_sock *s);
+
+/* tcp_batch.c: ACK coalescing in a receive batch. */
+/* True when s's pure ACK was deferred to the end of the batch (not sent now). */
+bool tcp_batch_defer_ack(struct tcp_sock *s);
+/* Before s->state becomes ns: a deferred ACK leaves now if ns does not defer. */
+void tcp_batch_state_change(struct tcp_sock *s, enum tcp_state ns);
+/* s is being freed: off the list, nothing sent. */
+void tcp_batch_forget(struct tcp_sock *s);
+/* The stack is going away: the list is emptied, nothing sent. */
+void tcp_batch_discard(struct tcp *t);
 
 static inline uint64_t tcp_now(const struct tcp_sock *s)
 {

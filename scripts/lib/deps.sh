@@ -6,6 +6,8 @@
 # What building ustack needs.
 USTACK_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev
 	libevent-dev libbpf-dev libxdp-dev libsystemd-dev check libjson-c-dev)
+# Where ustackctl's bash completion goes (pkg-config bash-completion's completionsdir).
+USTACK_BUILD_PACKAGES+=(bash-completion)
 # What the tests need on top: sanitizers and libFuzzer (clang), the kernel-side tools the
 # integration tests drive, and systemd-analyze for the unit files.
 USTACK_TEST_PACKAGES=(clang libclang-rt-14-dev iproute2 iputils-ping arping traceroute

@@ -23,6 +23,8 @@
  *   bit 4: keepalive on the connection (1 s idle, 1 s apart, 2 probes): the clock's runs
  *          reach the probes and the drop.
  *   bit 5: no Nagle (TCP_SO_NODELAY); bit 6: a 3 s user timeout (TCP_SO_USER_TIMEOUT_MS).
+ *   bit 7: receive batches (stack_input_batch_begin/end): the segments between two clock
+ *          advances (dt > 0) are one batch, so ACKs are deferred and coalesced.
  * dt advances the clock by dt * 10 ms before the segment. */
 #include <errno.h>
 #include <stdbool.h>
@@ -223,6 +225,16 @@ static void fz_send(struct stack *st, struct fz_peer *dev, const struct tcp_hdr 
 	fz_deliver(st, &dev->dev.nif, seg, hl + paylen, bad_csum ? FZ_CSUM_BREAK : FZ_CSUM_FIX, now);
 }
 
+/* With batches on, a clock advance of dt ends the current batch (at the old time) and
+ * starts the next. */
+static void fz_batch_tick(struct stack *st, bool batches, uint8_t dt, uint64_t now)
+{
+	if (!batches || dt == 0)
+		return;
+	stack_input_batch_end(st, now);
+	stack_input_batch_begin(st);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -302,6 +314,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tcp_setopt(app.conn, TCP_SO_USER_TIMEOUT_MS, 3000);
 	if (mode & 0x04)
 		tcp_shutdown(app.conn, SHUT_WR);
+	if (mode & 0x80)
+		stack_input_batch_begin(st);
 
 	for (unsigned nseg = 0; nseg < FZ_MAX_SEGMENTS && size > 0; nseg++) {
 		if (!(mode & 0x01)) {
@@ -310,6 +324,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (size < 3)
 				break;
 			len = fz_be16(data);
+			fz_batch_tick(st, mode & 0x80, data[2], now);
 			now += data[2] * 10 * FZ_NS_PER_MS;
 			data += 3;
 			size -= 3;
@@ -348,6 +363,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			paylen = fz_be16(data);
 			if (paylen > FZ_MAX_PAYLOAD)
 				paylen = FZ_MAX_PAYLOAD;
+			fz_batch_tick(st, mode & 0x80, data[2], now);
 			now += data[2] * 10 * FZ_NS_PER_MS;
 			data += 3;
 			size -= 3;
@@ -371,6 +387,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    ((h.flags & TCP_SYN) ? 1 : 0);
 		}
 	}
+
+	if (mode & 0x80)
+		stack_input_batch_end(st, now);
 
 	/* The user is done: close, then run the clock through the stack's close (FIN
 	 * retransmissions, FIN-WAIT-2 and TIME-WAIT timers, keepalive). */

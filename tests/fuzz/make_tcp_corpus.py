@@ -69,6 +69,11 @@ SEEDS = {
     "raw-data": b"\x00" + raw(raw_tcp(1001, 0, ACK | PSH, payload=b"raw"))
     + raw(raw_tcp(1004, 0, FIN | ACK)),
     "raw-garbage": b"\x00" + raw(b"\x9c\x40\x00\x07" + b"\xff" * 30),
+    # bit 7: receive batches; dt=0 keeps segments in one batch, dt>0 ends it
+    "batch-in-order": b"\x81" + b"".join(seg(ACK, payload=bytes([i]) * 1448, dt=0)
+                                         for i in range(8)) + seg(ACK, dt=5),
+    "batch-ooo-fin": b"\x85" + seg(ACK, dseq=1448, payload=b"o" * 1448, dt=0)
+    + seg(ACK, payload=b"i" * 1448, dt=0) + seg(ACK | FIN, dseq=2896, dt=0) + seg(ACK, dt=50),
 }
 
 
