@@ -49,6 +49,64 @@ run_cases setpriv --reuid 65534 --regid "$gid" --clear-groups "${CASES[@]}" unpr
 t0=$(date +%s.%N)
 run_cases "${CASES[@]}" concurrent 50
 it_log "50 clients x 200 operations: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+
+# ustackctl kv (argument 2), byte-exact through set and get.
+CTL=${USTACKCTL:-${2:-}}
+if [ -n "$CTL" ] && [ -x "$CTL" ]; then
+	kv() { "$CTL" --socket "$SOCK" kv "$@"; }
+	ctl_case() { # NAME WANT_RC WANT_STDOUT CMD...
+		local name=$1 want_rc=$2 want=$3 out rc
+		shift 3
+		out=$("$@" 2>"$IT_DIR/ctl.err")
+		rc=$?
+		if [ "$rc" = "$want_rc" ] && [ "$out" = "$want" ]; then
+			pass "$name"
+		else
+			fail "$name" "exit $rc (want $want_rc), stdout '$out' (want '$want')" \
+				"stderr: $(cat "$IT_DIR/ctl.err")"
+		fi
+	}
+	printf "$(printf '\\%03o' $(seq 0 255))" >"$IT_DIR/all.bin"
+	check "all 256 byte values: the input file" test "$(stat -c %s "$IT_DIR/all.bin")" = 256
+	ctl_case "kv set KEY < file (stdin)" 0 "" kv set /ctl/bin <"$IT_DIR/all.bin"
+	kv get /ctl/bin >"$IT_DIR/all.out"
+	check "kv get: all 256 byte values, byte-exact" cmp "$IT_DIR/all.bin" "$IT_DIR/all.out"
+	ctl_case "kv set KEY VALUE" 0 "" kv set /ctl/d/x hello
+	ctl_case "kv get KEY" 0 "hello" kv get /ctl/d/x
+	ctl_case "kv exists: value" 0 "value" kv exists /ctl/d/x
+	ctl_case "kv exists: dictionary" 0 "dictionary" kv exists /ctl/d
+	ctl_case "kv exists: absent exits 1" 1 "" kv exists /ctl/none
+	check "kv exists: absent says so on stderr" grep -q "/ctl/none: not found" "$IT_DIR/ctl.err"
+	ctl_case "kv get: missing key exits 1" 1 "" kv get /ctl/none
+	check "kv get: missing key, message on stderr" grep -q "ustackctl: /ctl/none: not found" "$IT_DIR/ctl.err"
+	ctl_case "kv ls: one child per line with its kind" 0 "$(printf 'bin\tvalue\nd\tdictionary')" kv ls /ctl
+	ctl_case "kv digest: sha256 hex" 0 "$(sha256sum <"$IT_DIR/all.bin" | cut -d' ' -f1)" kv digest /ctl/bin
+	m=$(kv mtime /ctl/d/x)
+	check "kv mtime: seconds since the epoch ($m)" test "$(( $(date +%s) - m ))" -lt 120
+	ctl_case "kv mv FROM TO" 0 "" kv mv /ctl/d/x /ctl/d/y
+	ctl_case "kv mv: moved" 0 "hello" kv get /ctl/d/y
+	ctl_case "kv rm" 0 "" kv rm /ctl/d
+	ctl_case "kv rm: gone" 1 "" kv exists /ctl/d
+	ctl_case "kv --json exists" 0 "$(printf '{\n  "kind": "value"\n}')" "$CTL" --socket "$SOCK" --json kv exists /ctl/bin
+	ctl_case "kv --json on a write: usage error" 2 "" "$CTL" --socket "$SOCK" --json kv rm /ctl/bin
+	ctl_case "kv batch" 0 "" kv batch <<<"$(printf '# comment\nset /b/1 one two\nset /b/2 x\n\nmv /b/2 /b/3\nrm /b/1')"
+	ctl_case "kv batch: applied" 0 "$(printf '3\tvalue')" kv ls /b
+	ctl_case "kv batch failing: exit 1" 1 "" kv batch <<<"$(printf 'set /b/4 x\nrm /b/none')"
+	ctl_case "kv batch failing: nothing applied" 1 "" kv exists /b/4
+	ctl_case "kv batch: a bad line is a usage error" 2 "" kv batch <<<"frob /x"
+	head -c $((9 << 20)) /dev/urandom >"$IT_DIR/big.bin"
+	ctl_case "kv set of a 9 MiB value (in pieces)" 0 "" kv set /ctl/big <"$IT_DIR/big.bin"
+	kv get /ctl/big >"$IT_DIR/big.out"
+	check "kv get of a 9 MiB value (in pieces), byte-exact" cmp "$IT_DIR/big.bin" "$IT_DIR/big.out"
+	ctl_case "kv set: unprivileged uid refused" 1 "" \
+		setpriv --reuid 65534 --regid "$gid" --clear-groups "$CTL" --socket "$SOCK" kv set /u x
+	ctl_case "kv get: unprivileged uid allowed" 0 "value" \
+		setpriv --reuid 65534 --regid "$gid" --clear-groups "$CTL" --socket "$SOCK" kv exists /ctl/bin
+else
+	echo "SKIP: no ustackctl binary (argument 2 or \$USTACKCTL): ustackctl kv not tested" >&2
+	fail "ustackctl binary given (argument 2 or \$USTACKCTL)"
+fi
+
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"
 check "SIGTERM after the clients: exit 0" test $? -eq 0
