@@ -173,42 +173,41 @@ static int kv_write(struct rpc_req *req)
 	return 0;
 }
 
+/* Whether a read's reply carries a value too large for one message. */
+static bool reply_too_large(const struct kv_rpc_result *res)
+{
+	struct json_object *v;
+
+	return !res->error && json_object_object_get_ex(res->params, "value", &v) &&
+	       (size_t)json_object_get_string_len(v) > RPC_KV_REPLY_MAX_BYTES / 3 * 4;
+}
+
 static int kv_read(struct rpc_req *req)
 {
 	struct rpc_client *c = req->client;
 	struct ustackd *d = rpc_client_daemon(c);
-	const char *member = req->call->member;
-	struct json_object *params = req->call->params, *o;
 	struct kv_rpc_store st;
 	struct kv_rpc_result res;
-	uint64_t size = 0;
 	int r;
 
 	if (!d->kv)
 		return -ENODEV;
-	/* A reply must fit one message: refuse before reading a value too large. */
-	if (strcmp(member, "Get") == 0 && json_object_object_get_ex(params, "key", &o) &&
-	    json_object_is_type(o, json_type_string) &&
-	    kv_size(d->kv, json_object_get_string(o), &size) == 0 &&
-	    size > RPC_KV_REPLY_MAX_BYTES)
-		goto too_large;
-	if (strcmp(member, "GetPartial") == 0 &&
-	    json_object_object_get_ex(params, "length", &o) &&
-	    json_object_is_type(o, json_type_int) &&
-	    json_object_get_int64(o) > (int64_t)RPC_KV_REPLY_MAX_BYTES)
-		goto too_large;
 	store_of(d, &st);
-	r = kv_rpc_call(&st, member, params, false, realtime_ns(), &res);
+	r = kv_rpc_call(&st, req->call->member, req->call->params, false, realtime_ns(), &res);
 	if (r < 0)
 		return r;
 	if (res.error && strcmp(res.error, "org.varlink.service.InvalidParameter") == 0)
 		rpc_count(c, RPC_RpcInvalidParameters);
+	/* A reply must fit one message (checked after the read: a size lookup before each
+	 * Get would cost every Get a second lookup, for the rare value this large). */
+	if (reply_too_large(&res)) {
+		json_object_put(res.params);
+		rpc_error_errno(c, "io.ustack.Stack.Errno", EMSGSIZE,
+				"the value does not fit one message: read it with GetPartial in "
+				"pieces of at most 6 MiB");
+		return 0;
+	}
 	send_result(c, &res);
-	return 0;
-too_large:
-	rpc_error_errno(c, "io.ustack.Stack.Errno", EMSGSIZE,
-			"the value does not fit one message: read it with GetPartial in pieces "
-			"of at most 6 MiB");
 	return 0;
 }
 
