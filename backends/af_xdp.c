@@ -61,6 +61,7 @@ struct afxdp_umem_info {
 	void *area;
 	size_t size;
 	struct xsk_frames frames;
+	struct xsk_kick fill_kick; /* fill_wakeup() */
 	uint64_t free_store[AFXDP_NUM_FRAMES]; /* the free stack's storage */
 };
 
@@ -69,6 +70,7 @@ struct afxdp_socket_info {
 	struct xsk_ring_prod tx;
 	struct xsk_socket *xsk;
 	int fd;
+	struct xsk_kick tx_kick; /* tx_wakeup() */
 	uint32_t tx_outstanding; /* submitted to TX, not yet back on the completion ring */
 	uint32_t tx_unkicked;	 /* submitted since the last kick */
 };
@@ -106,24 +108,23 @@ static int why_errno(char *why, size_t whylen, int err, const char *fmt, ...)
 	return err;
 }
 
-/* With XDP_USE_NEED_WAKEUP a zero-copy driver stops looking at the fill ring once it
- * found it empty, until told: frames put on it after that are not used, and receive
- * stalls, unless this kick follows (Documentation/networking/af_xdp.rst, "XDP_USE_NEED_
- * WAKEUP"). Copy mode never asks. */
-static void fill_ring_kick(struct afxdp *x)
+/* The fill ring's kick, called by xsk_ring_kick() only when the driver asked for it: a
+ * zero-copy driver that found the fill ring empty waits for this before it uses the frames
+ * put on it since (issue 11 item 4). */
+static bool fill_wakeup(void *ctx)
 {
-	if (!xsk_ring_prod__needs_wakeup(&x->um.fill))
-		return;
+	struct afxdp *x = ctx;
+
 	x->stats.fill_wakeups++;
 	recvfrom(x->sk.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	return false;
 }
 
 /* Moves free frames to the fill ring until it is full, receive has its share of the UMEM
- * (AFXDP_RX_FRAMES), or no frame is free. */
+ * (AFXDP_RX_FRAMES), or no frame is free; kicks it when the driver asks. */
 static void fill_ring_refill(struct afxdp *x)
 {
-	if (xsk_frames_fill(&x->um.frames, &x->um.fill))
-		fill_ring_kick(x);
+	xsk_frames_fill(&x->um.frames, &x->um.fill, &x->um.fill_kick);
 }
 
 /* Returns the frames the kernel has finished sending to the free stack. */
@@ -144,11 +145,10 @@ static void comp_ring_drain(struct afxdp *x)
  * batch queued), ENOBUFS (no skb memory, the device queue is full) and EBUSY (another
  * kick in progress) are normal: the frames stay on the ring for the next kick. Returns true
  * when another kick could make progress now. */
-static bool tx_kick(struct afxdp *x)
+static bool tx_wakeup(void *ctx)
 {
-	x->sk.tx_unkicked = 0;
-	if (!xsk_ring_prod__needs_wakeup(&x->sk.tx))
-		return false; /* the driver polls the ring by itself */
+	struct afxdp *x = ctx;
+
 	x->stats.kicks++;
 	if (sendto(x->sk.fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 		return false;
@@ -157,6 +157,13 @@ static bool tx_kick(struct afxdp *x)
 	if (errno != ENOBUFS && errno != EBUSY && errno != ENETDOWN)
 		x->stats.kick_errors++;
 	return false;
+}
+
+/* Kicks TX when the driver asks; otherwise it polls the ring by itself. */
+static bool tx_kick(struct afxdp *x)
+{
+	x->sk.tx_unkicked = 0;
+	return xsk_ring_kick(&x->sk.tx, &x->sk.tx_kick);
 }
 
 static uint32_t tx_ring_queued(struct afxdp *x)
@@ -225,7 +232,8 @@ int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
 
 	n = xsk_ring_cons__peek(&x->sk.rx, max, &idx_rx);
 	if (n == 0) {
-		fill_ring_kick(x); /* the driver may wait for one to start receiving again */
+		/* the driver may wait for one to start receiving again */
+		xsk_ring_kick(&x->um.fill, &x->um.fill_kick);
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -236,8 +244,7 @@ int afxdp_rx_batch(struct afxdp *x, unsigned max, backend_rx_fn fn, void *ctx)
 		x->stats.rx_bytes += d->len;
 	}
 	/* Each frame goes back to the fill ring once the stack has seen it. */
-	if (xsk_frames_rx_done(&x->um.frames, &x->um.fill, &x->sk.rx, idx_rx, n))
-		fill_ring_kick(x);
+	xsk_frames_rx_done(&x->um.frames, &x->um.fill, &x->sk.rx, idx_rx, n, &x->um.fill_kick);
 	return (int)n;
 }
 
@@ -723,16 +730,6 @@ static void memlock_raise(size_t need)
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
-/* The bind(2) flags of a mode (issue 11 item 3). skb (generic XDP) can only copy: without
- * XDP_COPY a zero-copy capable driver (i40e, ice, mlx5) binds in zero-copy mode under a
- * generic-mode program, and TX kicks then fail. Native and auto leave the choice to the
- * kernel, which takes zero-copy where the driver supports it and copy elsewhere (veth);
- * afxdp_attach_mode() says which it was. */
-static uint16_t afxdp_bind_mode_flags(enum afxdp_mode mode)
-{
-	return mode == AFXDP_MODE_SKB ? XDP_COPY : 0;
-}
-
 int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, size_t whylen)
 {
 	struct xsk_umem_config ucfg = {
@@ -747,7 +744,7 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 		.tx_size = AFXDP_TX_RING_SIZE,
 		/* We load and attach the program ourselves (xsk_prog_load). */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP | afxdp_bind_mode_flags(cfg->mode),
+		.bind_flags = afxdp_bind_flags(cfg->mode),
 	};
 	struct xdp_options opts;
 	socklen_t optlen = sizeof(opts);
@@ -769,6 +766,8 @@ int afxdp_open(const struct afxdp_config *cfg, struct afxdp **out, char *why, si
 	if (!x)
 		return why_errno(why, whylen, -ENOMEM, "out of memory");
 	x->sk.fd = -1;
+	x->um.fill_kick = (struct xsk_kick){ .fn = fill_wakeup, .ctx = x };
+	x->sk.tx_kick = (struct xsk_kick){ .fn = tx_wakeup, .ctx = x };
 	x->prog_fd = -1;
 	x->map_fd = -1;
 	snprintf(x->ifname, sizeof(x->ifname), "%s", cfg->ifname);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include <linux/bpf.h>
+#include <linux/if_xdp.h>
 
 #include "backend.h"
 #include "stack/addr.h"
@@ -39,6 +40,18 @@ enum afxdp_mode {
 	AFXDP_MODE_SKB,
 	AFXDP_MODE_NATIVE,
 };
+
+/* The bind(2) flags of the socket for a mode (issue 11 item 3). XDP_USE_NEED_WAKEUP always:
+ * the kernel then asks for the kicks it needs (xsk_ring_kick) instead of us making a
+ * system call for every batch. skb (generic XDP) can only copy: without XDP_COPY a
+ * zero-copy capable driver (i40e, ice, mlx5) bound zero-copy under a generic-mode program
+ * and TX kicks failed. Native and auto leave the choice to the kernel, which takes
+ * zero-copy where the driver supports it and copy elsewhere (veth); afxdp_attach_mode()
+ * says which it was. Unit-tested in tests/unit/test_xsk_frames.c. */
+static inline uint16_t afxdp_bind_flags(enum afxdp_mode mode)
+{
+	return XDP_USE_NEED_WAKEUP | (mode == AFXDP_MODE_SKB ? XDP_COPY : 0);
+}
 
 struct afxdp_config {
 	const char *ifname;

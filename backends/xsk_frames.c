@@ -32,7 +32,20 @@ bool xsk_frames_pop(struct xsk_frames *f, uint64_t *addr)
 	return true;
 }
 
-uint32_t xsk_frames_fill(struct xsk_frames *f, struct xsk_ring_prod *fill)
+/* With XDP_USE_NEED_WAKEUP a zero-copy driver stops looking at a ring it found empty (fill)
+ * or has drained (TX) until a system call wakes it: frames put on the fill ring after that
+ * are not used and receive stalls (issue 11 item 4), frames on TX are not sent
+ * (Documentation/networking/af_xdp.rst, "XDP_USE_NEED_WAKEUP bind flag"). Copy mode (veth)
+ * wakes itself and leaves the flag clear on the fill ring. */
+bool xsk_ring_kick(const struct xsk_ring_prod *ring, const struct xsk_kick *kick)
+{
+	if (!xsk_ring_prod__needs_wakeup(ring))
+		return false;
+	return kick->fn(kick->ctx);
+}
+
+/* xsk_frames_fill without the kick, for xsk_frames_rx_done, which kicks once for both. */
+static uint32_t frames_fill(struct xsk_frames *f, struct xsk_ring_prod *fill)
 {
 	uint32_t want = xsk_prod_nb_free(fill, fill->size), idx, n;
 
@@ -54,8 +67,19 @@ uint32_t xsk_frames_fill(struct xsk_frames *f, struct xsk_ring_prod *fill)
 	return n;
 }
 
+uint32_t xsk_frames_fill(struct xsk_frames *f, struct xsk_ring_prod *fill,
+			 const struct xsk_kick *kick)
+{
+	uint32_t n = frames_fill(f, fill);
+
+	if (n)
+		xsk_ring_kick(fill, kick);
+	return n;
+}
+
 uint32_t xsk_frames_rx_done(struct xsk_frames *f, struct xsk_ring_prod *fill,
-			    struct xsk_ring_cons *rx, uint32_t idx, uint32_t n)
+			    struct xsk_ring_cons *rx, uint32_t idx, uint32_t n,
+			    const struct xsk_kick *kick)
 {
 	uint32_t idx_fill = 0, nfill;
 
@@ -74,6 +98,8 @@ uint32_t xsk_frames_rx_done(struct xsk_frames *f, struct xsk_ring_prod *fill,
 	xsk_ring_cons__release(rx, n);
 	f->rx_lent -= n - nfill; /* the frames pushed on the free stack */
 	if (nfill < n)
-		nfill += xsk_frames_fill(f, fill);
+		nfill += frames_fill(f, fill);
+	if (nfill)
+		xsk_ring_kick(fill, kick);
 	return nfill;
 }

@@ -8,8 +8,9 @@
  * need (issue 11 item 9: the free frames fell from 2048 to 122 under a flood).
  *
  * Pure: only libxdp's inline ring operations, no system call, so the unit test drives it
- * with rings in ordinary memory (tests/unit/test_xsk_frames.c). Kicking the kernel is the
- * caller's business. */
+ * with rings in ordinary memory (tests/unit/test_xsk_frames.c). When to wake the kernel is
+ * decided here (xsk_ring_kick); the system call that wakes it is the caller's kick
+ * callback. */
 #ifndef USTACK_BACKENDS_XSK_FRAMES_H
 #define USTACK_BACKENDS_XSK_FRAMES_H
 
@@ -27,6 +28,19 @@ struct xsk_frames {
 	uint64_t frame_mask;
 };
 
+/* One wakeup of the kernel for a ring: recvfrom(2) for the fill ring, sendto(2) for TX.
+ * fn returns true when another kick could make progress at once (TX: EAGAIN). */
+struct xsk_kick {
+	bool (*fn)(void *ctx);
+	void *ctx;
+};
+
+/* Calls kick->fn exactly once when the kernel asked for a wakeup on ring (its flags word
+ * has XDP_RING_NEED_WAKEUP, which the kernel sets only on a socket bound with
+ * XDP_USE_NEED_WAKEUP), and not at all otherwise. Returns fn's result, false when not
+ * called. */
+bool xsk_ring_kick(const struct xsk_ring_prod *ring, const struct xsk_kick *kick);
+
 /* All total frames of frame_size bytes (a power of two) on the free stack, the lowest
  * address on top. storage holds total entries. */
 void xsk_frames_init(struct xsk_frames *f, uint64_t *storage, uint32_t total,
@@ -36,13 +50,17 @@ void xsk_frames_push(struct xsk_frames *f, uint64_t addr);
 bool xsk_frames_pop(struct xsk_frames *f, uint64_t *addr);
 
 /* Moves free frames to the fill ring until it is full, receive holds rx_budget frames, or
- * none is free. Returns the number submitted. */
-uint32_t xsk_frames_fill(struct xsk_frames *f, struct xsk_ring_prod *fill);
+ * none is free; when any were submitted, kicks the fill ring if the kernel asks
+ * (xsk_ring_kick). Returns the number submitted. */
+uint32_t xsk_frames_fill(struct xsk_frames *f, struct xsk_ring_prod *fill,
+			 const struct xsk_kick *kick);
 
 /* The n received descriptors from idx on the RX ring are done with: their frames go back
  * to the fill ring (else to the free stack), the descriptors are released, and the fill
- * ring is topped up within the budget. Returns the number submitted to the fill ring. */
+ * ring is topped up within the budget; when any frame went to the fill ring, it is kicked
+ * once if the kernel asks (xsk_ring_kick). Returns the number submitted to the fill ring. */
 uint32_t xsk_frames_rx_done(struct xsk_frames *f, struct xsk_ring_prod *fill,
-			    struct xsk_ring_cons *rx, uint32_t idx, uint32_t n);
+			    struct xsk_ring_cons *rx, uint32_t idx, uint32_t n,
+			    const struct xsk_kick *kick);
 
 #endif

@@ -24,18 +24,37 @@ static size_t frame_tap_fill(uint8_t *buf, size_t len, void *ctx)
 	return n;
 }
 
-static int frame_tap_write(struct netif *nif, size_t size, netif_fill_fn fill, void *ctx)
+/* gso_size 0: an ordinary frame; else a TSO super-segment (stack/netif.h), which the
+ * observers see whole, as the device takes it (as backends/pcap.c records it). */
+static int frame_tap_send(struct netif *nif, size_t size, unsigned gso_size, netif_fill_fn fill,
+			  void *ctx)
 {
 	struct frame_tap *tap = (struct frame_tap *)nif;
 	struct frame_tap_fill c = { tap, fill, ctx };
+	netif_fill_fn f = tap->observers ? frame_tap_fill : fill;
+	void *fctx = tap->observers ? (void *)&c : ctx;
 
-	if (!tap->observers)
-		return netif_write(tap->lower, size, fill, ctx);
-	return netif_write(tap->lower, size, frame_tap_fill, &c);
+	if (gso_size)
+		return netif_write_gso(tap->lower, size, gso_size, f, fctx);
+	return netif_write(tap->lower, size, f, fctx);
+}
+
+static int frame_tap_write(struct netif *nif, size_t size, netif_fill_fn fill, void *ctx)
+{
+	return frame_tap_send(nif, size, 0, fill, ctx);
+}
+
+static int frame_tap_write_gso(struct netif *nif, size_t size, unsigned gso_size,
+			       netif_fill_fn fill, void *ctx)
+{
+	if (gso_size == 0)
+		return -EINVAL;
+	return frame_tap_send(nif, size, gso_size, fill, ctx);
 }
 
 static const struct netif_ops frame_tap_ops = {
 	.write = frame_tap_write,
+	.write_gso = frame_tap_write_gso,
 };
 
 void frame_tap_init(struct frame_tap *tap, struct netif *lower)
@@ -43,6 +62,7 @@ void frame_tap_init(struct frame_tap *tap, struct netif *lower)
 	tap->nif.ops = &frame_tap_ops;
 	tap->nif.mac = lower->mac;
 	tap->nif.mtu = lower->mtu;
+	tap->nif.gso_max = netif_gso_max(lower); /* TSO passes through */
 	tap->lower = lower;
 	tap->observers = NULL;
 }

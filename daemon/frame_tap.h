@@ -1,6 +1,7 @@
 /* A netif wrapper that shows every frame in and out to observers (io.ustack.Stack.Capture),
  * like backends/pcap.c but to callbacks instead of a file. Between the stack and the device
- * always; with no observer it costs one pointer test per frame. */
+ * always; with no observer it costs one pointer test per frame. It has the lower device's
+ * TSO (netif_gso_max): a super-segment passes through whole and observers see it so. */
 #ifndef USTACKD_FRAME_TAP_H
 #define USTACKD_FRAME_TAP_H
 

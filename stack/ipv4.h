@@ -90,8 +90,8 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast);
  * failed), -ENOBUFS (device ring or ARP queue full), -EINVAL.
  *
  * With o->gso_size (TSO, netif.h) the datagram is one TCP header and up to 64 KiB of data
- * (at most IPV4_MAX_LEN in all), sent with DF and never fragmented: whole when it fits the
- * MTU, to the device in one write when it has TSO (netif_gso_max) and the next hop's MAC
+ * (at most IPV4_MAX_LEN in all), sent with DF and never fragmented: whole when its data
+ * fits one segment (gso_size) and the MTU, to the device in one write when it has TSO (netif_gso_max) and the next hop's MAC
  * is known, else cut here into the same wire segments (stack/wire/gso.h; a segment must
  * fit the MTU: -EMSGSIZE). The TCP checksum is then this layer's job, whatever the fill
  * left in the field: complete, or the pseudo-header part when the device completes it.

@@ -299,7 +299,9 @@ static int ipv4_write_gso(struct ipv4 *ip, struct ipv4_frame_ctx *c, unsigned gs
 	/* Segments are cut to size, never fragmented (RFC 1191 path MTU discovery). */
 	c->h.df = true;
 	c->gso_size = gso_size;
-	if (max_len <= mtu) {
+	/* One segment's worth: nothing to cut. More than that is cut even within the device
+	 * MTU: gso_size follows the path MTU (RFC 1191), which may be lower. */
+	if (max_len <= mtu && c->payload_len <= gso_size) {
 		c->tcp_csum = IPV4_TCP_CSUM_FULL;
 		return ipv4_xmit(ip, nexthop, false, max_len, ipv4_fill_whole, c);
 	}

@@ -5,15 +5,18 @@
 
 #include "tcp_var.h"
 
-/* Emits h with payload from laddr to raddr, DF set (RFC 1191: TCP does PMTU discovery). */
+/* Emits h with payload from laddr to raddr, DF set (RFC 1191: TCP does PMTU discovery).
+ * gso_size > 0: a super-segment, cut into pieces of gso_size data bytes below (netif.h
+ * TSO); the IPv4 layer then owns the checksum, so it is not summed here. */
 static int xmit(struct stack *st, struct in_addr laddr, struct in_addr raddr,
-		const struct tcp_hdr *h, const struct iovec *iov, int niov)
+		const struct tcp_hdr *h, const struct iovec *iov, int niov, uint16_t gso_size)
 {
 	uint8_t hdr[TCP_HDR_MAX];
 	size_t hl = tcp_hdr_emit(h, hdr);
-	tcp_hdr_set_csum(hdr, tcp_csum(laddr, raddr, hdr, hl, iov, niov));
+	if (!gso_size)
+		tcp_hdr_set_csum(hdr, tcp_csum(laddr, raddr, hdr, hl, iov, niov));
 	struct fill_copy c = { hdr, hl };
-	struct ipv4_write_opts o = { .fragment = false, .src = laddr };
+	struct ipv4_write_opts o = { .fragment = false, .src = laddr, .gso_size = gso_size };
 	int r = ipv4_write(&st->ip, &o, raddr, IPV4_PROTO_TCP, hl, fill_copy, &c, iov, niov);
 	if (r < 0)
 		STAT_INC(st, TcpExtTCPOutErrors);
@@ -146,7 +149,10 @@ static uint32_t eff_mss(const struct tcp_sock *s)
 	return tcp_seg_payload_max(s);
 }
 
-int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags)
+/* One segment, or with tso a super-segment of up to len bytes that the device (or the
+ * IPv4 layer) cuts into full-sized pieces: every piece carries these same options, as the
+ * kernel copies the header (one TSval for all, RFC 7323 §3: the time the data was sent). */
+static int send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags, bool tso)
 {
 	struct stack *st = s->st;
 	struct tcp_hdr h = {
@@ -171,27 +177,42 @@ int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags
 
 	struct iovec iov[2];
 	int niov = 0;
+	uint32_t piece = payload_max(s, &h.opts);
+	uint16_t gso_size = 0;
+	uint64_t segs = 1;
 	if (len > 0) {
-		/* Callers size segments with tcp_seg_payload_max(); never exceed it. */
-		if (len > payload_max(s, &h.opts))
-			len = payload_max(s, &h.opts);
+		/* Callers size segments with tcp_seg_payload_max() (super-segments with
+		 * tcp_tso_max_bytes()); never exceed it. */
+		uint32_t max = tso ? tcp_tso_max_bytes(s, piece) : piece;
+		if (len > max)
+			len = max;
 		niov = ring_peek_iov(&s->sndbuf, seq - s->snd_buf_seq, len, iov);
 		size_t got = 0;
 		for (int i = 0; i < niov; i++)
 			got += iov[i].iov_len;
 		len = got;
+		if (len > piece) {
+			gso_size = (uint16_t)piece;
+			segs = (len + piece - 1) / piece;
+		}
 	}
 
-	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov);
+	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov, gso_size);
 	if (r < 0)
 		return r; /* not sent: counted as TcpExtTCPOutErrors only (issue 10 item 1) */
-	/* Counters: RFC 4022 counts retransmitted segments apart from new ones. */
-	if ((len > 0 || syn || (flags & TCP_FIN)) && SEQ_LT(seq, s->snd_max))
-		STAT_INC(st, TcpRetransSegs);
-	else
-		STAT_INC(st, TcpOutSegs);
+	/* Counters: RFC 4022 counts retransmitted segments apart from new ones; wire
+	 * segments, as the peer sees them (Linux adds tcp_skb_pcount() for TSO). */
+	uint64_t rexmit = 0; /* pieces that start below SND.MAX: a super-segment may
+			      * resend a hole and go on with new data */
+	if ((len > 0 || syn || (flags & TCP_FIN)) && SEQ_LT(seq, s->snd_max)) {
+		rexmit = segs > 1 ? (s->snd_max - seq + piece - 1) / piece : 1;
+		if (rexmit > segs)
+			rexmit = segs;
+	}
+	STAT_ADD(st, TcpRetransSegs, rexmit);
+	STAT_ADD(st, TcpOutSegs, segs - rexmit);
 	if ((len > 0 || syn) && SEQ_LT(seq, s->snd_max))
-		s->total_retrans++;
+		s->total_retrans += rexmit;
 	if (len > 0)
 		s->last_data_ns = tcp_now(s);
 	if (h.flags & TCP_ACK) {
@@ -205,6 +226,11 @@ int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags
 			tcp_timer_stop(s, TCP_T_DELACK);
 	}
 	return r;
+}
+
+int tcp_send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t flags)
+{
+	return send_segment(s, seq, len, flags, false);
 }
 
 void tcp_send_ack(struct tcp_sock *s)
@@ -239,7 +265,7 @@ void tcp_send_reset_reply(struct tcp *t, const struct ipv4_pkt *p, const struct 
 		h.ack = in->seq + (uint32_t)seg_len;
 		h.flags = TCP_RST | TCP_ACK;
 	}
-	xmit(t->st, p->h.dst, p->h.src, &h, NULL, 0);
+	xmit(t->st, p->h.dst, p->h.src, &h, NULL, 0, 0);
 }
 
 void tcp_send_synack_cookie(struct tcp_sock *ls, const struct ipv4_pkt *p,
@@ -277,7 +303,7 @@ void tcp_send_synack_cookie(struct tcp_sock *ls, const struct ipv4_pkt *p,
 		}
 	}
 	STAT_INC(st, TcpOutSegs);
-	xmit(st, p->h.dst, p->h.src, &h, NULL, 0);
+	xmit(st, p->h.dst, p->h.src, &h, NULL, 0, 0);
 }
 
 /* ---- what to send -------------------------------------------------------------------- */
@@ -324,6 +350,21 @@ static void update_persist(struct tcp_sock *s)
 	}
 }
 
+/* May a segment shorter than the MSS (len bytes of the avail queued from its start) go
+ * now, with data in flight or not? Not its FIN's: that one always may. */
+static bool short_segment_ok(const struct tcp_sock *s, size_t len, size_t avail,
+			     bool in_flight)
+{
+	/* Sender SWS avoidance (RFC 1122 §4.2.3.4): a short segment only when it is all we
+	 * have, or at least half the largest window ever offered. */
+	if (len < avail && len < s->max_sndwnd / 2 && !s->force_send)
+		return false;
+	/* Nagle (RFC 896): with data in flight, wait for the ACK. */
+	if (len == avail && !s->nodelay && in_flight && !s->in_recovery)
+		return false;
+	return true;
+}
+
 void tcp_output(struct tcp_sock *s)
 {
 	switch (s->state) {
@@ -348,6 +389,7 @@ void tcp_output(struct tcp_sock *s)
 
 	bool sent = false;
 	uint32_t mss = eff_mss(s);
+	uint32_t tso_max = tcp_tso_max_bytes(s, mss); /* mss without TSO */
 	if (s->snd_una == s->snd_max && s->last_data_ns &&
 	    ring_used(&s->sndbuf) > (uint32_t)(s->snd_nxt - s->snd_buf_seq)) {
 		/* New data with nothing in flight: RFC 5681 §4.1's restart window after a
@@ -394,8 +436,8 @@ void tcp_output(struct tcp_sock *s)
 		size_t len = avail;
 		if (len > usable)
 			len = usable;
-		if (len > mss)
-			len = mss;
+		if (len > tso_max)
+			len = tso_max;
 		if (len > sack_cap)
 			len = sack_cap;
 		bool fin = s->shut_wr && s->snd_nxt + (uint32_t)len == data_end &&
@@ -404,16 +446,15 @@ void tcp_output(struct tcp_sock *s)
 			fin = false;
 		if (len == 0 && !fin)
 			break;
-		if (len > 0 && len < mss && !fin) {
-			/* Sender SWS avoidance (RFC 1122 §4.2.3.4): a short segment only when it
-			 * is all we have, or at least half the largest window ever offered. */
-			if (len < avail && len < s->max_sndwnd / 2 && !s->force_send)
-				break;
-			/* Nagle (RFC 896): with data in flight, wait for the ACK. */
-			if (len == avail && !s->nodelay && s->snd_nxt != s->snd_una &&
-			    !s->in_recovery)
-				break;
-		}
+		if (len > 0 && len < mss && !fin &&
+		    !short_segment_ok(s, len, avail, s->snd_nxt != s->snd_una))
+			break;
+		/* A super-segment's short tail goes only where it would go as a segment of
+		 * its own after the full ones (which are then in flight), so Nagle and SWS
+		 * avoidance hold it back exactly as without TSO (Linux tcp_mss_split_point). */
+		if (len > mss && len % mss && !fin &&
+		    !short_segment_ok(s, len % mss, avail - (len - len % mss), true))
+			len -= len % mss;
 		uint8_t fl = TCP_ACK;
 		if (fin)
 			fl |= TCP_FIN;
@@ -423,7 +464,7 @@ void tcp_output(struct tcp_sock *s)
 		/* A segment the device refused (-ENOBUFS, -EMSGSIZE, no route) was not sent:
 		 * SND.NXT stays and nothing counts as lost (issue 10 item 1). More output
 		 * comes with the next ACK, or the persist timer when nothing is in flight. */
-		if (tcp_send_segment(s, s->snd_nxt, len, fl) < 0)
+		if (send_segment(s, s->snd_nxt, len, fl, len > mss) < 0)
 			break;
 		if (new_data && !s->rtt_timing && !s->ts_ok && len > 0) {
 			s->rtt_timing = true; /* Karn: only segments sent once are timed */

@@ -302,6 +302,11 @@ uint32_t tcp_ts_now(const struct tcp_sock *s);
 /* Bytes in flight (RFC 6675 pipe when SACK recovery is on). */
 uint32_t tcp_in_flight(const struct tcp_sock *s);
 
+/* tcp_tso.c */
+/* With TSO (netif_gso_max), the most data one super-segment of mss-byte pieces may carry
+ * now, a multiple of mss (as Linux tcp_tso_autosize); without it, mss. */
+uint32_t tcp_tso_max_bytes(const struct tcp_sock *s, uint32_t mss);
+
 /* tcp_timer.c */
 void tcp_timer_set(struct tcp_sock *s, enum tcp_timer which, uint64_t when_ns);
 void tcp_timer_stop(struct tcp_sock *s, enum tcp_timer which);

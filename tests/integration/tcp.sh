@@ -1,6 +1,9 @@
 #!/bin/bash
 # TCP of ustackd against the Linux kernel over one backend, in network namespaces of its own:
-#   tcp.sh USTACKD tap|xdp-skb|xdp-native
+#   tcp.sh USTACKD tap|xdp-skb|xdp-native [on|off]
+# The third argument is the TAP's transmit and receive offload (--tap-offload, default on):
+# with it on, ustackd's TCP sends super-segments that the kernel cuts (checked by
+# IpOutGsoRequests), so every transfer below also checks TSO byte for byte.
 # The built-in services (echo:7, discard:9, chargen:19) with nc and socat; 100 MB each way
 # checked byte for byte; echo's backpressure (a writer that does not read is stopped by the
 # window, the daemon's memory does not grow); the same transfers with nftables dropping 3 %
@@ -12,6 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 it_init "${1:-}"
 MODE=${2:-tap}
+OFFLOAD=${3:-on}
 
 for tool in socat nc nft tcpdump tshark python3 sha256sum ethtool; do
 	if ! command -v "$tool" >/dev/null; then
@@ -28,7 +32,7 @@ BIG=$((100 * 1000 * 1000))
 # MSS/RTT * 1.22/sqrt(p)), and every loss the fast paths miss costs a 200 ms RTO: measured
 # here at 1-2 MB/s, 100 MB would take minutes per direction. 10 MB is ~7000 segments each
 # way, ~200 of them dropped: recovery is exercised hundreds of times in seconds.
-LOSSY=$((10 * 1000 * 1000))
+LOSSY=${TCP_LOSSY_BYTES:-$((10 * 1000 * 1000))} # TCP_LOSSY_BYTES: more, by hand
 KA_IDLE=2 KA_INTVL=1 KA_CNT=3
 
 H=$(it_netns h) || exit 1
@@ -38,6 +42,7 @@ LOG="$IT_DIR/ustackd.log"
 COMMON=(--address "$DAEMON_IP/24" --mac "$DAEMON_MAC" --control "$RUN/ctl.sock"
 	--state-dir "$IT_DIR/state" --service echo:7,discard:9,chargen:19
 	--tcp-keepalive "$KA_IDLE,$KA_INTVL,$KA_CNT" --log-level info)
+if [ "$MODE" = tap ]; then COMMON+=(--tap-offload "$OFFLOAD"); fi
 
 it_backend "$MODE" "$LOG" "${COMMON[@]}"
 SNMP="$RUN/snmp"
@@ -124,6 +129,19 @@ bulk() {
 	rm -f "$data"
 }
 bulk "clean link" "$BIG"
+
+# TSO: with the TAP offload on, the 100 MB from ustackd went mostly as super-segments.
+if [ "$MODE" = tap ]; then
+	gso=$(snmp_wait "$SNMP" IpOutGsoRequests)
+	segs=$(snmp_get "$SNMP" TcpOutSegs)
+	if [ "$OFFLOAD" = on ] && [ "${gso:-0}" -gt 1000 ]; then
+		pass "TSO: $segs TCP segments sent in $gso super-segments (IpOutGsoRequests)"
+	elif [ "$OFFLOAD" = off ] && [ "${gso:-1}" -eq 0 ]; then
+		pass "no TSO with --tap-offload off: $segs TCP segments, IpOutGsoRequests 0"
+	else
+		fail "TSO used exactly when the TAP offload is on ($OFFLOAD)" "IpOutGsoRequests ${gso:-?}, TcpOutSegs ${segs:-?}"
+	fi
+fi
 
 # --- Echo backpressure: a client that writes without reading is stopped by the window -----
 # It writes until nothing more goes for 1 s; what it got out must be bounded by the buffers

@@ -106,6 +106,29 @@ size_t transfer(struct conn *c, struct tcp_sock *src, struct tcp_sock *dst,
 	return got;
 }
 
+void transfer_two_way(struct conn *c, const uint8_t *da, const uint8_t *db, uint8_t *oa,
+		      uint8_t *ob, size_t n, uint64_t max_ns)
+{
+	size_t sa = 0, sb = 0, ga = 0, gb = 0;
+	uint64_t end = c->n.now_ns + max_ns;
+	while ((ga < n || gb < n) && c->n.now_ns < end) {
+		ssize_t r;
+		if (sa < n && (r = tcp_send(c->cli, da + sa, n - sa)) > 0)
+			sa += (size_t)r;
+		if (sb < n && (r = tcp_send(c->srv, db + sb, n - sb)) > 0)
+			sb += (size_t)r;
+		h_net_run(&c->n, 5 * H_MS, 0);
+		while (gb < n && (r = tcp_recv(c->srv, ob + gb, n - gb)) > 0)
+			gb += (size_t)r;
+		while (ga < n && (r = tcp_recv(c->cli, oa + ga, n - ga)) > 0)
+			ga += (size_t)r;
+	}
+	ck_assert_uint_eq(gb, n);
+	ck_assert_uint_eq(ga, n);
+	ck_assert_mem_eq(ob, da, n);
+	ck_assert_mem_eq(oa, db, n);
+}
+
 size_t raw_build(struct raw *r, uint8_t *frame, const struct tcp_hdr *h,
 		 const void *data, size_t len)
 {

@@ -45,6 +45,11 @@ size_t transfer(struct conn *c, struct tcp_sock *src, struct tcp_sock *dst,
 		const uint8_t *data, uint8_t *out, size_t total, uint64_t max_ns,
 		uint64_t step_ns);
 
+/* Moves n bytes each way at once, da from c->cli to c->srv (into ob) and db back (into
+ * oa), in 5 ms steps; asserts that both arrive byte-exact within max_ns. */
+void transfer_two_way(struct conn *c, const uint8_t *da, const uint8_t *db, uint8_t *oa,
+		      uint8_t *ob, size_t n, uint64_t max_ns);
+
 /* ---- a hand-driven peer: the test is 10.0.0.2 and sees every segment ------------------ */
 
 #define PEER_PORT 40000

@@ -520,6 +520,23 @@ START_TEST(ipv4_gso_small_goes_whole)
 }
 END_TEST
 
+/* Two pieces within the device MTU still go as two segments: gso_size is the path's
+ * MSS (RFC 1191), which may be below the device MTU, so fitting the device says nothing. */
+START_TEST(ipv4_gso_cut_within_device_mtu)
+{
+	for (int tso = 0; tso < 2; tso++) {
+		struct h_host h;
+
+		h_host_init(&h, 1500, NULL, false);
+		memnet_set_gso_max(&h.pair.a, tso ? IPV4_MAX_LEN : 0);
+		ck_assert_int_eq(gso_send(&h, 32, TCP_ACK | TCP_PSH, 1060, 948), 0);
+		burst_check(&h, 32, TCP_ACK | TCP_PSH, 1060, 948);
+		ck_assert_uint_eq(h.pair.a.stats.written, 2);
+		h_host_fini(&h);
+	}
+}
+END_TEST
+
 START_TEST(ipv4_gso_rejects)
 {
 	struct h_host h;
@@ -567,6 +584,7 @@ static Suite *gso_suite(void)
 	tcase_add_test(tc, ipv4_gso_waits_for_arp);
 	tcase_add_test(tc, ipv4_gso_revalidates_stale_neighbour);
 	tcase_add_test(tc, ipv4_gso_small_goes_whole);
+	tcase_add_test(tc, ipv4_gso_cut_within_device_mtu);
 	tcase_add_test(tc, ipv4_gso_rejects);
 	suite_add_tcase(s, tc);
 	return s;

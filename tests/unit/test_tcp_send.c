@@ -351,23 +351,7 @@ START_TEST(two_way_lossy_transfer_sends_no_oversized_segment)
 	ck_assert(da && db && oa && ob);
 	pattern(da, N, 12);
 	pattern(db, N, 13);
-	size_t sa = 0, sb = 0, ga = 0, gb = 0;
-	while ((ga < N || gb < N) && c.n.now_ns < 600 * H_S) {
-		ssize_t r;
-		if (sa < N && (r = tcp_send(c.cli, da + sa, N - sa)) > 0)
-			sa += (size_t)r;
-		if (sb < N && (r = tcp_send(c.srv, db + sb, N - sb)) > 0)
-			sb += (size_t)r;
-		h_net_run(&c.n, 5 * H_MS, 0);
-		while (gb < N && (r = tcp_recv(c.srv, ob + gb, N - gb)) > 0)
-			gb += (size_t)r;
-		while (ga < N && (r = tcp_recv(c.cli, oa + ga, N - ga)) > 0)
-			ga += (size_t)r;
-	}
-	ck_assert_uint_eq(gb, N);
-	ck_assert_uint_eq(ga, N);
-	ck_assert_mem_eq(ob, da, N);
-	ck_assert_mem_eq(oa, db, N);
+	transfer_two_way(&c, da, db, oa, ob, N, 600 * H_S);
 	ck_assert_uint_gt(h_stat(c.n.a, STAT_TcpExtTCPSackRecovery), 0);
 	ck_assert_uint_eq(h_stat(c.n.a, STAT_TcpExtTCPOutErrors), 0);
 	ck_assert_uint_eq(h_stat(c.n.b, STAT_TcpExtTCPOutErrors), 0);
