@@ -42,7 +42,9 @@ run_cases() {
 	done <<<"$out"
 }
 
-it_daemon "$H" "$IT_DIR/a.log" "${args[@]}" && ctl_ready "$IT_DIR/a.log" || fail "ustackd starts"
+if ! { it_daemon "$H" "$IT_DIR/a.log" "${args[@]}" && ctl_ready "$IT_DIR/a.log"; }; then
+	fail "ustackd starts"
+fi
 run_cases "${CASES[@]}" methods
 gid=$(stat -c %g "$SOCK")
 run_cases setpriv --reuid 65534 --regid "$gid" --clear-groups "${CASES[@]}" unprivileged
@@ -66,6 +68,7 @@ if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 				"stderr: $(cat "$IT_DIR/ctl.err")"
 		fi
 	}
+	# shellcheck disable=SC2059 # the format is the 256 octal escapes
 	printf "$(printf '\\%03o' $(seq 0 255))" >"$IT_DIR/all.bin"
 	check "all 256 byte values: the input file" test "$(stat -c %s "$IT_DIR/all.bin")" = 256
 	ctl_case "kv set KEY < file (stdin)" 0 "" kv set /ctl/bin <"$IT_DIR/all.bin"
@@ -140,7 +143,9 @@ for round in $(seq 100); do
 	wait "$writer"
 	rounds=$round
 done
-it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" && ctl_ready "$IT_DIR/c.log" || fail "the last restart"
+if ! { it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" && ctl_ready "$IT_DIR/c.log"; }; then
+	fail "the last restart"
+fi
 n=$(cat "$L".* 2>/dev/null | wc -l)
 check "$rounds rounds of kill -9, the store opened cleanly each time" test "$bad_open" -eq 0 -a "$rounds" -eq 100
 check "$rounds rounds: some writes acknowledged in most rounds ($n in all)" test "$n" -gt 200
