@@ -69,5 +69,6 @@ int cmd_traceroute(struct ctl *c, int argc, char **argv);
 int cmd_tcp(struct ctl *c, int argc, char **argv);
 int cmd_udp(struct ctl *c, int argc, char **argv);
 int cmd_capture(struct ctl *c, int argc, char **argv);
+int cmd_kv(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -4,7 +4,7 @@ _ustackctl() {
 	_init_completion || return
 
 	local globals="--socket --json --help --version"
-	local cmds="status stats arp sockets ping traceroute tcp udp capture"
+	local cmds="status stats arp sockets ping traceroute tcp udp capture kv"
 	local i cmd="" sub="" nargs=0
 	case $prev in
 	--socket | -S)
@@ -63,6 +63,7 @@ _ustackctl() {
 		fi
 		;;
 	capture) [[ $cur == -* ]] && COMPREPLY=($(compgen -W "-w -c -d -s" -- "$cur")) ;;
+	kv) [[ -z $sub ]] && COMPREPLY=($(compgen -W "get set ls rm exists mtime digest mv batch" -- "$cur")) ;;
 	esac
 } &&
 	complete -F _ustackctl ustackctl

@@ -29,6 +29,9 @@ static const struct ctl_verb top_verbs[] = {
 	  "udp send [-w SECS] HOST PORT | udp listen [-c N] PORT" },
 	{ "capture", 2, CTL_ARGS_ANY, 0, cmd_capture,
 	  "capture -w FILE|- [-c COUNT] [-d SECS] [-s SNAPLEN]" },
+	{ "kv", 1, CTL_ARGS_ANY, CTL_VERB_READ, cmd_kv,
+	  "kv get|exists|ls|mtime|digest KEY | kv set KEY [VALUE] | kv rm KEY | kv mv FROM TO | "
+	  "kv batch" },
 };
 
 static void usage(FILE *f)

@@ -111,6 +111,9 @@ struct rpc_method {
 	rpc_method_fn fn;
 	bool privileged; /* state-changing: uid 0 or the daemon's uid */
 	bool takes_fds;
+	/* answered later, after a group commit (rpc_kv.c): other calls of a client that has
+	 * one waiting commit the group first, to keep its replies in order */
+	bool grouped;
 };
 
 /* The server (rpc_server.c). */
@@ -168,6 +171,13 @@ extern const struct rpc_method rpc_udp_methods[];
 extern const struct rpc_method rpc_ping_methods[];
 extern const struct rpc_method rpc_traceroute_methods[];
 extern const struct rpc_method rpc_capture_methods[];
+extern const struct rpc_method rpc_kv_methods[];
+
+/* io.ustack.KV's group commit (rpc_kv.c): whether c has a write waiting for it; commit
+ * the waiting writes now and answer them; commit and release at server stop. */
+bool rpc_kv_client_waiting(const struct rpc_client *c);
+void rpc_kv_commit(struct ustackd *d);
+void rpc_kv_stop(struct ustackd *d);
 
 /* The description of an interface served (rpc_service.c), or NULL. */
 const char *rpc_interface_description(const char *name);

@@ -78,6 +78,7 @@ static const struct rpc_method *const rpc_tables[] = {
 	rpc_ping_methods,
 	rpc_traceroute_methods,
 	rpc_capture_methods,
+	rpc_kv_methods,
 };
 
 static void client_free(struct rpc_client *c);
@@ -428,6 +429,14 @@ static const char *errno_error_of(const char *iface)
 	return "io.ustack.Stack.Errno";
 }
 
+/* A call answered now by a client with a write waiting for the group commit: commit
+ * first, so that its replies keep the order of its calls (rpc_kv.c). */
+static void keep_order(struct rpc_client *c, const struct rpc_method *m)
+{
+	if (!(m && m->grouped) && rpc_kv_client_waiting(c))
+		rpc_kv_commit(c->srv->d);
+}
+
 static void dispatch(struct rpc_client *c, struct json_object *msg)
 {
 	struct varlink_call call;
@@ -442,6 +451,7 @@ static void dispatch(struct rpc_client *c, struct json_object *msg)
 	c->oneway = false;
 	err = varlink_call_decode(msg, &call, &bad);
 	if (err < 0) {
+		keep_order(c, NULL);
 		rpc_count(c, RPC_RpcBadMessages);
 		error_with(c, "org.varlink.service.InvalidParameter", "parameter",
 			   bad ? bad : "method");
@@ -450,6 +460,7 @@ static void dispatch(struct rpc_client *c, struct json_object *msg)
 	c->oneway = call.oneway;
 	req.errno_error = errno_error_of(call.interface);
 	m = method_find(call.method, &iface_known, call.interface);
+	keep_order(c, m);
 	if (!m) {
 		rpc_count(c, RPC_RpcMethodNotFound);
 		if (iface_known)
@@ -499,6 +510,7 @@ static bool client_process(struct rpc_client *c)
 			return false;
 		}
 		if (r < 0) {
+			keep_order(c, NULL);
 			rpc_count(c, RPC_RpcBadMessages);
 			error_with(c, "org.varlink.service.InvalidParameter", "parameter",
 				   r == -EPROTO ? "message is not a JSON object"
@@ -560,6 +572,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		c->srv->counters[RPC_RpcUnexpectedFds] += dropped;
 		varlink_reader_commit(&c->rd, (size_t)n, fds, nfds);
 		if (!client_process(c))
+			break;
+		/* A short read emptied the socket: one more read would only say EAGAIN, a
+		 * system call per call for a client that waits for each reply. */
+		if ((size_t)n < RPC_READ_CHUNK)
 			break;
 	}
 	c->in_dispatch--;
@@ -788,6 +804,7 @@ void rpc_server_stop(struct ustackd *d)
 
 	if (!srv)
 		return;
+	rpc_kv_stop(d); /* answers the writes still waiting, before the clients go */
 	while (srv->clients)
 		client_destroy(srv->clients);
 	event_free(srv->ev_accept);

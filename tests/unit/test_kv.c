@@ -631,6 +631,17 @@ START_TEST(test_group_commit)
 	ck_assert_int_eq(kind_of(kv, "/g/2"), KV_ABSENT);
 	ck_assert_int_eq(kind_of(kv, "/g/4"), KV_ABSENT);
 	ck_assert_int_eq(kv_group_commit(kv, NULL, 0, 11), 0);
+	/* All succeeding (no savepoints): in order, each result 0, all there. */
+	struct kv_op f[] = { { .kind = KV_OP_SET, .key = "/h/1", .value = "f", .len = 1 } };
+	struct kv_op g[] = { { .kind = KV_OP_RENAME, .key = "/h/1", .dest = "/h/2" },
+			     { .kind = KV_OP_SET, .key = "/h/1", .value = "g", .len = 1 } };
+	struct kv_batch_req ok[] = { { f, 1, 9, 9 }, { g, 2, 9, 9 } };
+
+	ck_assert_int_eq(kv_group_commit(kv, ok, 2, 12), 0);
+	ck_assert_int_eq(ok[0].result, 0);
+	ck_assert_int_eq(ok[1].result, 0);
+	assert_value(kv, "/h/1", "g");
+	assert_value(kv, "/h/2", "f");
 	kv_close(kv);
 }
 END_TEST

@@ -1,0 +1,237 @@
+/* io.ustack.KV served (docs/kv.md "Serving it", docs/rpc.md): reads run at once through
+ * kv_rpc_call(); writes of every client are collected during one turn of the loop and
+ * committed together with kv_group_commit(), so that many clients share one commit and its
+ * two fdatasyncs. A write is answered only after that commit returned (the durability
+ * promise of io.ustack.KV.varlink).
+ *
+ * Ordering (varlink: the replies of one connection come in the order of its calls): any
+ * other call from a client that has a write waiting commits the group first (rpc_server.c
+ * asks rpc_kv_client_waiting() before each call that is not a grouped write). */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "kv/kv_rpc.h"
+#include "log.h"
+#include "rpc.h"
+
+/* Writes waiting for the commit; one more flushes the group at once. */
+#define RPC_KV_GROUP_MAX 256
+/* The largest value (or slice) a Get/GetPartial reply carries: its base64 (4 bytes per 3)
+ * and the envelope must fit one message (VARLINK_MSG_MAX_BYTES). Larger values are read in
+ * pieces with GetPartial (docs/kv.md, "Limits"). */
+#define RPC_KV_REPLY_MAX_BYTES ((VARLINK_MSG_MAX_BYTES / 4) * 3 - (64u << 10))
+
+struct rpc_kv_wait {
+	struct rpc_stream s; /* on its client: cancelled (client NULL) when the client goes */
+	struct json_object *params; /* held: w borrows its key strings */
+	struct kv_rpc_write *w;
+	bool oneway;
+};
+
+/* One daemon, one loop, one store: the group is the daemon's. */
+static struct rpc_kv_group {
+	struct ustackd *d;
+	struct event *ev_commit; /* active: commit after this turn's reads (event_active) */
+	struct rpc_kv_wait waits[RPC_KV_GROUP_MAX];
+	struct kv_batch_req reqs[RPC_KV_GROUP_MAX];
+	size_t n;
+	char path[4096];
+} group;
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void store_of(struct ustackd *d, struct kv_rpc_store *st)
+{
+	const struct ustackd_config *c = &d->cfg;
+
+	st->kv = d->kv;
+	st->path = NULL;
+	if (!c->kv_memory &&
+	    (size_t)snprintf(group.path, sizeof(group.path), "%s/kv", c->state_dir) <
+		    sizeof(group.path))
+		st->path = group.path;
+	st->map_size_bytes = c->kv_map_size_bytes;
+	st->max_value_bytes = c->kv_max_value_bytes;
+}
+
+/* Sends a kv_rpc result (its params taken) to c. */
+static void send_result(struct rpc_client *c, struct kv_rpc_result *res)
+{
+	if (res->error)
+		rpc_error(c, res->error, res->params);
+	else
+		rpc_reply(c, res->params, false, NULL, 0);
+}
+
+/* The client went before its write was committed: the write still runs, unanswered
+ * (docs/kv.md: not acknowledged, it may or may not be there). */
+static void wait_cancel(struct rpc_stream *s)
+{
+	s->client = NULL;
+}
+
+/* Commits the waiting writes in one transaction, then answers each in order. */
+void rpc_kv_commit(struct ustackd *d)
+{
+	size_t n = group.n;
+	int r;
+
+	(void)d;
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		group.reqs[i] = group.waits[i].w->req;
+	r = kv_group_commit(group.d->kv, group.reqs, n, realtime_ns());
+	group.n = 0; /* a reply below may make a client call again: start a new group */
+	for (size_t i = 0; i < n; i++) {
+		struct rpc_kv_wait *wt = &group.waits[i];
+		struct rpc_client *c = wt->s.client;
+		struct kv_rpc_result res;
+
+		wt->w->req = group.reqs[i];
+		if (kv_rpc_write_finish(wt->w, r, &res) < 0) {
+			if (c && !wt->oneway)
+				rpc_error_errno(c, "io.ustack.Stack.Errno", ENOMEM, NULL);
+		} else if (c && !wt->oneway) {
+			send_result(c, &res);
+		} else {
+			json_object_put(res.params);
+		}
+		/* after the reply: a client that shut its side may be freed now */
+		if (c)
+			rpc_stream_del(&wt->s);
+		json_object_put(wt->params);
+		wt->w = NULL;
+		wt->params = NULL;
+	}
+}
+
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rpc_kv_commit(arg);
+}
+
+bool rpc_kv_client_waiting(const struct rpc_client *c)
+{
+	for (size_t i = 0; i < group.n; i++)
+		if (group.waits[i].s.client == c)
+			return true;
+	return false;
+}
+
+static int kv_write(struct rpc_req *req)
+{
+	struct rpc_client *c = req->client;
+	struct ustackd *d = rpc_client_daemon(c);
+	struct kv_rpc_result res;
+	struct kv_rpc_write *w;
+	struct rpc_kv_wait *wt;
+	int r;
+
+	if (!d->kv)
+		return -ENODEV;
+	r = kv_rpc_write_parse(req->call->member, req->call->params, true, &w, &res);
+	if (r < 0)
+		return r;
+	if (r == 1) { /* answered already: bad parameters */
+		rpc_count(c, RPC_RpcInvalidParameters);
+		send_result(c, &res);
+		return 0;
+	}
+	if (!group.ev_commit) {
+		group.d = d;
+		group.ev_commit = event_new(d->base, -1, 0, on_commit, d);
+		if (!group.ev_commit) {
+			kv_rpc_write_free(w);
+			return -ENOMEM;
+		}
+	}
+	if (group.n == RPC_KV_GROUP_MAX)
+		rpc_kv_commit(d);
+	wt = &group.waits[group.n];
+	*wt = (struct rpc_kv_wait){ .w = w, .params = json_object_get(req->call->params),
+				    .oneway = req->call->oneway };
+	/* Not a counted stream (is_call false): it cannot fail, and it keeps a client
+	 * that shut its writing side until the answer is out. */
+	rpc_stream_add(c, &wt->s, wait_cancel, false);
+	group.n++;
+	/* Activated now, it runs after the other clients' reads already due in this turn
+	 * (libevent runs callbacks activated during a turn after those queued before). */
+	event_active(group.ev_commit, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* Whether a read's reply carries a value too large for one message. */
+static bool reply_too_large(const struct kv_rpc_result *res)
+{
+	struct json_object *v;
+
+	return !res->error && json_object_object_get_ex(res->params, "value", &v) &&
+	       (size_t)json_object_get_string_len(v) > RPC_KV_REPLY_MAX_BYTES / 3 * 4;
+}
+
+static int kv_read(struct rpc_req *req)
+{
+	struct rpc_client *c = req->client;
+	struct ustackd *d = rpc_client_daemon(c);
+	struct kv_rpc_store st;
+	struct kv_rpc_result res;
+	int r;
+
+	if (!d->kv)
+		return -ENODEV;
+	store_of(d, &st);
+	r = kv_rpc_call(&st, req->call->member, req->call->params, false, realtime_ns(), &res);
+	if (r < 0)
+		return r;
+	if (res.error && strcmp(res.error, "org.varlink.service.InvalidParameter") == 0)
+		rpc_count(c, RPC_RpcInvalidParameters);
+	/* A reply must fit one message (checked after the read: a size lookup before each
+	 * Get would cost every Get a second lookup, for the rare value this large). */
+	if (reply_too_large(&res)) {
+		json_object_put(res.params);
+		rpc_error_errno(c, "io.ustack.Stack.Errno", EMSGSIZE,
+				"the value does not fit one message: read it with GetPartial in "
+				"pieces of at most 6 MiB");
+		return 0;
+	}
+	send_result(c, &res);
+	return 0;
+}
+
+const struct rpc_method rpc_kv_methods[] = {
+	{ "io.ustack.KV.Exists", kv_read, false, false, false },
+	{ "io.ustack.KV.Get", kv_read, false, false, false },
+	{ "io.ustack.KV.GetPartial", kv_read, false, false, false },
+	{ "io.ustack.KV.List", kv_read, false, false, false },
+	{ "io.ustack.KV.LastModified", kv_read, false, false, false },
+	{ "io.ustack.KV.Digest", kv_read, false, false, false },
+	{ "io.ustack.KV.Size", kv_read, false, false, false },
+	{ "io.ustack.KV.Info", kv_read, false, false, false },
+	{ "io.ustack.KV.Set", kv_write, true, false, true },
+	{ "io.ustack.KV.SetPartial", kv_write, true, false, true },
+	{ "io.ustack.KV.Remove", kv_write, true, false, true },
+	{ "io.ustack.KV.Rename", kv_write, true, false, true },
+	{ "io.ustack.KV.Batch", kv_write, true, false, true },
+	{ NULL },
+};
+
+void rpc_kv_stop(struct ustackd *d)
+{
+	rpc_kv_commit(d);
+	if (group.ev_commit)
+		event_free(group.ev_commit);
+	group.ev_commit = NULL;
+}
