@@ -404,13 +404,14 @@ static int rpc_tcp_setopt(struct rpc_sock *s, const char *name, int64_t v)
 		{ "keepidle_s", TCP_SO_KEEPIDLE_S }, { "keepintvl_s", TCP_SO_KEEPINTVL_S },
 		{ "keepcnt", TCP_SO_KEEPCNT },	     { "sndbuf", TCP_SO_SNDBUF },
 		{ "rcvbuf", TCP_SO_RCVBUF },	     { "user_timeout_ms", TCP_SO_USER_TIMEOUT_MS },
+		{ "ttl", TCP_SO_TTL },
 	};
 	struct tcp_sock *ts = (struct tcp_sock *)s->key;
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(map[i].name, name) == 0)
 			return tcp_setopt(ts, map[i].opt, (int)v);
-	return -ENOPROTOOPT; /* ttl: not settable on TCP here */
+	return -ENOPROTOOPT;
 }
 
 static int rpc_tcp_shutdown(struct rpc_sock *s, int how)

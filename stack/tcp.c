@@ -696,6 +696,7 @@ int tcp_accept(struct tcp_sock *ls, const struct tcp_sock_ops *ops, void *user,
 	c->user = user;
 	/* Inherit the listener's options that matter after the handshake. */
 	c->nodelay = ls->nodelay;
+	c->ttl = ls->ttl;
 	c->keepalive = ls->keepalive;
 	c->keep_idle_s = ls->keep_idle_s;
 	c->keep_intvl_s = ls->keep_intvl_s;
@@ -1146,6 +1147,11 @@ int tcp_setopt(struct tcp_sock *s, enum tcp_sockopt opt, int v)
 			return -EINVAL;
 		s->sndlowat = (size_t)v;
 		return 0;
+	case TCP_SO_TTL:
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		s->ttl = (uint8_t)v; /* the next segment on: any state, as IP_TTL */
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -1167,6 +1173,7 @@ int tcp_getopt(const struct tcp_sock *s, enum tcp_sockopt opt, int *v)
 	case TCP_SO_MAXSEG: *v = s->mss ? s->mss : (int)s->maxseg_user; return 0;
 	case TCP_SO_LINGER_RST: *v = s->linger_rst; return 0;
 	case TCP_SO_SNDLOWAT: *v = s->sndlowat ? (int)s->sndlowat : 1; return 0;
+	case TCP_SO_TTL: *v = s->ttl ? s->ttl : s->st->cfg.default_ttl; return 0;
 	}
 	return -ENOPROTOOPT;
 }

@@ -83,6 +83,7 @@ enum tcp_sockopt {
 	TCP_SO_MAXSEG,		/* cap on the MSS we advertise and use; before connect */
 	TCP_SO_LINGER_RST,	/* bool: tcp_close() resets instead of a FIN */
 	TCP_SO_SNDLOWAT,	/* bytes of free send space before ops->writable (default 1) */
+	TCP_SO_TTL,		/* IPv4 TTL of the segments (1..255; 0: the stack's default), as IP_TTL */
 };
 
 struct tcp_sock_info {

@@ -389,6 +389,7 @@ static struct tcp_sock *new_child(struct tcp_sock *ls, const struct seg *g)
 	c->cc_ops = ls->cc_ops;
 	c->maxseg_user = ls->maxseg_user;
 	c->nodelay = ls->nodelay;
+	c->ttl = ls->ttl;
 	c->keepalive = ls->keepalive;
 	c->keep_idle_s = ls->keep_idle_s;
 	c->keep_intvl_s = ls->keep_intvl_s;

@@ -8,15 +8,19 @@
 /* Emits h with payload from laddr to raddr, DF set (RFC 1191: TCP does PMTU discovery).
  * gso_size > 0: a super-segment, cut into pieces of gso_size data bytes below (netif.h
  * TSO); the IPv4 layer then owns the checksum, so it is not summed here. */
+/* ttl 0: the stack's default (replies to segments without a socket). */
 static int xmit(struct stack *st, struct in_addr laddr, struct in_addr raddr,
-		const struct tcp_hdr *h, const struct iovec *iov, int niov, uint16_t gso_size)
+		const struct tcp_hdr *h, const struct iovec *iov, int niov, uint16_t gso_size,
+		uint8_t ttl)
 {
 	uint8_t hdr[TCP_HDR_MAX];
 	size_t hl = tcp_hdr_emit(h, hdr);
 	if (!gso_size)
 		tcp_hdr_set_csum(hdr, tcp_csum(laddr, raddr, hdr, hl, iov, niov));
 	struct fill_copy c = { hdr, hl };
-	struct ipv4_write_opts o = { .fragment = false, .src = laddr, .gso_size = gso_size };
+	struct ipv4_write_opts o = {
+		.fragment = false, .ttl = ttl, .src = laddr, .gso_size = gso_size
+	};
 	int r = ipv4_write(&st->ip, &o, raddr, IPV4_PROTO_TCP, hl, fill_copy, &c, iov, niov);
 	if (r < 0)
 		STAT_INC(st, TcpExtTCPOutErrors);
@@ -197,7 +201,7 @@ static int send_segment(struct tcp_sock *s, uint32_t seq, size_t len, uint8_t fl
 		}
 	}
 
-	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov, gso_size);
+	int r = xmit(st, s->laddr, s->raddr, &h, iov, niov, gso_size, s->ttl);
 	if (r < 0)
 		return r; /* not sent: counted as TcpExtTCPOutErrors only (issue 10 item 1) */
 	/* Counters: RFC 4022 counts retransmitted segments apart from new ones; wire
@@ -265,7 +269,7 @@ void tcp_send_reset_reply(struct tcp *t, const struct ipv4_pkt *p, const struct 
 		h.ack = in->seq + (uint32_t)seg_len;
 		h.flags = TCP_RST | TCP_ACK;
 	}
-	xmit(t->st, p->h.dst, p->h.src, &h, NULL, 0, 0);
+	xmit(t->st, p->h.dst, p->h.src, &h, NULL, 0, 0, 0);
 }
 
 void tcp_send_synack_cookie(struct tcp_sock *ls, const struct ipv4_pkt *p,
@@ -303,7 +307,7 @@ void tcp_send_synack_cookie(struct tcp_sock *ls, const struct ipv4_pkt *p,
 		}
 	}
 	STAT_INC(st, TcpOutSegs);
-	xmit(st, p->h.dst, p->h.src, &h, NULL, 0, 0);
+	xmit(st, p->h.dst, p->h.src, &h, NULL, 0, 0, ls->ttl);
 }
 
 /* ---- what to send -------------------------------------------------------------------- */

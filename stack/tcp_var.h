@@ -79,6 +79,7 @@ struct tcp_sock {
 	bool shut_wr;	   /* FIN queued after the send buffer */
 	bool shut_rd;	   /* received data is discarded */
 	bool nodelay, keepalive, linger_rst;
+	uint8_t ttl;	   /* TCP_SO_TTL; 0: the stack's default_ttl */
 	bool want_writable; /* tcp_send() came up short: say when space frees */
 	bool closed_told;  /* ops->closed called (or held, below) */
 	bool hold_closed;  /* in segment processing: `closed` waits for `readable` */

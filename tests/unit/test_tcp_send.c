@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "stack/stack_var.h"
+#include "stack/wire/eth.h"
 #include "stack/tcp.h"
 #include "stack/tcp_var.h"
 #include "tcp_peer.h"
@@ -278,6 +279,69 @@ START_TEST(pending_error_not_consumed)
 	ck_assert_int_eq(tcp_sock_error(r.s), ECONNRESET);
 	ck_assert_int_eq(tcp_send_reserve(r.s, iov), -ECONNRESET);
 	ck_assert_int_eq(tcp_send_commit(r.s, 1), -ECONNRESET);
+	raw_fini(&r);
+}
+END_TEST
+
+/* TCP_SO_TTL (the RPC's SetOption "ttl"): the IPv4 TTL of a socket's segments, as IP_TTL;
+ * a listener's is its SYN-ACKs' and its children's. The TTL is byte 8 of the IPv4 header. */
+static uint8_t next_ttl(struct raw *r)
+{
+	static uint8_t frame[2048];
+	struct tcp_hdr h;
+	size_t len;
+
+	ck_assert(raw_recv(r, &h, &len, frame));
+	return frame[ETH_HDR_LEN + 8];
+}
+
+START_TEST(ttl_option_sets_segment_ttl)
+{
+	struct raw r;
+	int v;
+
+	raw_connect(&r, NULL, NULL, 65535);
+	ck_assert_int_eq(tcp_getopt(r.s, TCP_SO_TTL, &v), 0);
+	ck_assert_int_eq(v, r.h.st->cfg.default_ttl);
+	ck_assert_int_eq(tcp_setopt(r.s, TCP_SO_TTL, 256), -EINVAL);
+	ck_assert_int_eq(tcp_setopt(r.s, TCP_SO_TTL, -1), -EINVAL);
+	ck_assert_int_eq(tcp_setopt(r.s, TCP_SO_TTL, 7), 0);
+	ck_assert_int_eq(tcp_getopt(r.s, TCP_SO_TTL, &v), 0);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(tcp_send(r.s, "x", 1), 1);
+	ck_assert_uint_eq(next_ttl(&r), 7);
+	/* 0 goes back to the stack's default. */
+	ck_assert_int_eq(tcp_setopt(r.s, TCP_SO_TTL, 0), 0);
+	ck_assert_int_eq(tcp_setopt(r.s, TCP_SO_NODELAY, 1), 0); /* "x" is unacknowledged */
+	ck_assert_int_eq(tcp_send(r.s, "y", 1), 1);
+	ck_assert_uint_eq(next_ttl(&r), r.h.st->cfg.default_ttl);
+	raw_fini(&r);
+}
+END_TEST
+
+START_TEST(ttl_option_inherited_from_listener)
+{
+	static uint8_t frame[2048];
+	struct raw r;
+	struct tcp_opts so = { .has_mss = true, .mss = 1460 };
+	struct tcp_hdr h;
+	size_t len;
+	struct tcp_sock *c;
+	int v;
+
+	raw_listen(&r, NULL, 8);
+	ck_assert_int_eq(tcp_setopt(r.ls, TCP_SO_TTL, 9), 0);
+	raw_send(&r, TCP_SYN, 7000, 0, 65535, &so, NULL, 0);
+	ck_assert(raw_recv(&r, &h, &len, frame));
+	ck_assert_uint_eq(h.flags, TCP_SYN | TCP_ACK);
+	ck_assert_uint_eq(frame[ETH_HDR_LEN + 8], 9);
+	raw_send(&r, TCP_ACK, 7001, h.seq + 1, 65535, NULL, NULL, 0);
+	ck_assert_int_eq(tcp_accept(r.ls, &ev_ops, &r.e, &c), 0);
+	ck_assert_int_eq(tcp_getopt(c, TCP_SO_TTL, &v), 0);
+	ck_assert_int_eq(v, 9);
+	ck_assert_int_eq(tcp_send(c, "z", 1), 1);
+	ck_assert_uint_eq(next_ttl(&r), 9);
+	tcp_abort(c);
 	raw_fini(&r);
 }
 END_TEST
@@ -689,6 +753,8 @@ static Suite *tcp_send_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, recv_peek_consume_wraps);
+	tcase_add_test(tc, ttl_option_sets_segment_ttl);
+	tcase_add_test(tc, ttl_option_inherited_from_listener);
 	tcase_add_test(tc, recv_consume_sends_window_update);
 	tcase_add_test(tc, send_reserve_commit_wraps);
 	tcase_add_test(tc, sendv_gathers_across_wrap);
