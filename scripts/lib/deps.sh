@@ -15,6 +15,9 @@ USTACK_TEST_PACKAGES=(clang libclang-rt-14-dev iproute2 iputils-ping arping trac
 	systemd procps kmod)
 # The key-value store: LMDB, libcrypto's SHA-256, json-c for its RPC face.
 USTACK_BUILD_PACKAGES+=(liblmdb-dev libssl-dev libjson-c-dev)
+# What the benchmarks need on top (bench/tcp installs them; scripts/test does not):
+# perf counts the daemon's system calls per MB and records its profiles (--profile).
+USTACK_BENCH_PACKAGES=(linux-perf)
 
 ensure_packages() {
 	local missing=() p
