@@ -1,8 +1,9 @@
 /* The LMDB backend: the store's records in the main database of an LMDB environment in the
  * state directory (data.mdb, lock.mdb). Opened without MDB_NOSYNC/MDB_NOMETASYNC/
  * MDB_WRITEMAP/MDB_MAPASYNC, so mdb_txn_commit() returns only after the data pages and then
- * the meta page are on disk (fdatasync): an acknowledged write survives kill -9 and a power
- * loss (docs/kv.md, "Durability"). LMDB is copy-on-write with two meta pages, so a crash at
+ * the meta page are on disk (fdatasync of the data, then the meta page written through an
+ * O_DSYNC descriptor): an acknowledged write survives kill -9 and a power loss (docs/kv.md,
+ * "Durability"). LMDB is copy-on-write with two meta pages, so a crash at
  * any moment leaves the last committed transaction: no recovery step, no journal. */
 #include <errno.h>
 #include <lmdb.h>
