@@ -15,9 +15,10 @@ USTACK_TEST_PACKAGES=(clang libclang-rt-14-dev iproute2 iputils-ping arping trac
 	systemd procps kmod)
 # The key-value store: LMDB, libcrypto's SHA-256, json-c for its RPC face.
 USTACK_BUILD_PACKAGES+=(liblmdb-dev libssl-dev libjson-c-dev)
-# What the benchmarks need on top (bench/tcp installs them; scripts/test does not):
-# perf counts the daemon's system calls per MB and records its profiles (--profile).
-USTACK_BENCH_PACKAGES=(linux-perf)
+# What the benchmarks need on top (the bench scripts install them; scripts/test does not):
+# perf counts the daemon's system calls per MB and records its profiles (bench/tcp
+# --profile); redis is what bench/kv and bench/kv-store measure the store against.
+USTACK_BENCH_PACKAGES=(linux-perf redis-server redis-tools)
 
 ensure_packages() {
 	local missing=() p
