@@ -682,6 +682,17 @@ int tcp_listen(struct tcp_sock *s, unsigned backlog)
 	return 0;
 }
 
+void tcp_inherit_opts(struct tcp_sock *c, const struct tcp_sock *ls)
+{
+	c->nodelay = ls->nodelay;
+	c->ttl = ls->ttl;
+	c->keepalive = ls->keepalive;
+	c->keep_idle_s = ls->keep_idle_s;
+	c->keep_intvl_s = ls->keep_intvl_s;
+	c->keep_cnt = ls->keep_cnt;
+	c->user_timeout_ms = ls->user_timeout_ms;
+}
+
 int tcp_accept(struct tcp_sock *ls, const struct tcp_sock_ops *ops, void *user,
 	       struct tcp_sock **out)
 {
@@ -694,14 +705,8 @@ int tcp_accept(struct tcp_sock *ls, const struct tcp_sock_ops *ops, void *user,
 	c->parent = NULL;
 	c->ops = ops;
 	c->user = user;
-	/* Inherit the listener's options that matter after the handshake. */
-	c->nodelay = ls->nodelay;
-	c->ttl = ls->ttl;
-	c->keepalive = ls->keepalive;
-	c->keep_idle_s = ls->keep_idle_s;
-	c->keep_intvl_s = ls->keep_intvl_s;
-	c->keep_cnt = ls->keep_cnt;
-	c->user_timeout_ms = ls->user_timeout_ms;
+	/* The listener's options may have changed since the SYN: take them again. */
+	tcp_inherit_opts(c, ls);
 	c->linger_rst = ls->linger_rst;
 	tcp_rearm_keepalive(c);
 	/* Data or the FIN that came before: the readable it could not get then is owed,

@@ -388,13 +388,7 @@ static struct tcp_sock *new_child(struct tcp_sock *ls, const struct seg *g)
 	c->rcvbuf_size = ls->rcvbuf_size;
 	c->cc_ops = ls->cc_ops;
 	c->maxseg_user = ls->maxseg_user;
-	c->nodelay = ls->nodelay;
-	c->ttl = ls->ttl;
-	c->keepalive = ls->keepalive;
-	c->keep_idle_s = ls->keep_idle_s;
-	c->keep_intvl_s = ls->keep_intvl_s;
-	c->keep_cnt = ls->keep_cnt;
-	c->user_timeout_ms = ls->user_timeout_ms;
+	tcp_inherit_opts(c, ls);
 	c->laddr = g->p->h.dst;
 	c->raddr = g->p->h.src;
 	c->lport = g->h.dport;

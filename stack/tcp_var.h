@@ -237,6 +237,9 @@ static inline struct tcp *tcp_of(const struct stack *st)
 
 /* tcp.c */
 struct tcp_sock *tcp_sock_alloc(struct stack *st);
+/* Copies a listener's per-connection options (Nagle, TTL, keepalive, user timeout) to
+ * a child: at the SYN and again at tcp_accept(). */
+void tcp_inherit_opts(struct tcp_sock *c, const struct tcp_sock *ls);
 void tcp_sock_release(struct tcp_sock *s); /* frees now, or after the busy section */
 void tcp_hash_insert(struct tcp_sock *s);
 void tcp_hash_remove(struct tcp_sock *s);
