@@ -6,27 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* https://www.tcpdump.org/manpages/pcap-savefile.5.html */
-#define PCAP_MAGIC_USEC 0xa1b2c3d4u
-#define PCAP_VERSION_MAJOR 2
-#define PCAP_VERSION_MINOR 4
-#define PCAP_LINKTYPE_ETHERNET 1
+#include "pcap_format.h"
+
 /* Written out once this much is buffered, else on the next flush (each second). */
 #define PCAP_FLUSH_BYTES (64u * 1024)
-
-struct pcap_file_hdr {
-	uint32_t magic;
-	uint16_t version_major, version_minor;
-	int32_t thiszone;
-	uint32_t sigfigs, snaplen, linktype;
-};
-
-struct pcap_rec_hdr {
-	uint32_t ts_sec, ts_usec, incl_len, orig_len;
-};
 
 /* Writes what the buffer holds without blocking. A FIFO whose reader stalls takes part of
  * it or nothing (EAGAIN): the rest waits, and records that do not fit meanwhile are
@@ -78,18 +63,11 @@ static uint8_t *pcap_reserve(struct pcap_netif *p, size_t rec_len)
 /* Writes one record at the end of the buffer without committing it; its length, or 0. */
 static size_t pcap_stage(struct pcap_netif *p, const uint8_t *frame, size_t len)
 {
-	struct pcap_rec_hdr h;
-	struct timespec ts;
-	uint8_t *at;
+	struct pcap_rec_hdr h = pcap_rec_hdr_now(len, PCAP_SNAPLEN);
+	uint8_t *at = pcap_reserve(p, sizeof(h) + h.incl_len);
 
-	h.orig_len = (uint32_t)len;
-	h.incl_len = (uint32_t)(len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN);
-	at = pcap_reserve(p, sizeof(h) + h.incl_len);
 	if (!at)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	h.ts_sec = (uint32_t)ts.tv_sec;
-	h.ts_usec = (uint32_t)(ts.tv_nsec / 1000);
 	memcpy(at, &h, sizeof(h));
 	memcpy(at + sizeof(h), frame, h.incl_len);
 	return sizeof(h) + h.incl_len;
@@ -164,13 +142,7 @@ static const struct netif_ops pcap_ops = {
  * the loop. */
 static int pcap_file_open(struct pcap_netif *p, bool truncate)
 {
-	struct pcap_file_hdr h = {
-		.magic = PCAP_MAGIC_USEC, /* written in host order: readers detect it */
-		.version_major = PCAP_VERSION_MAJOR,
-		.version_minor = PCAP_VERSION_MINOR,
-		.snaplen = PCAP_SNAPLEN,
-		.linktype = PCAP_LINKTYPE_ETHERNET,
-	};
+	struct pcap_file_hdr h = pcap_file_hdr_of(PCAP_SNAPLEN);
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	struct stat st;
 	int fd, r;

@@ -3,33 +3,34 @@
  *
  * The packet path never waits for the reader: records go into a bounded buffer
  * (RPC_CAPTURE_BUF_BYTES) that is written out whenever the fd takes data (a pipe or socket
- * is made non-blocking; a regular file is written at once); a frame that does not fit is
- * dropped and counted (dropped, RpcFdDrops). */
+ * is made non-blocking); a frame that does not fit is dropped and counted (dropped,
+ * RpcFdDrops). A regular file has no readiness to wait for: its records are written in
+ * pieces of RPC_CAPTURE_FILE_FLUSH_BYTES, or RPC_CAPTURE_FILE_FLUSH_MS after the first
+ * unwritten one, not one write(2) per frame (a capture of a busy link would otherwise cost
+ * a system call per packet, each one a chance for a slow disk to stall the loop). */
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "backends/pcap_format.h"
 #include "daemon.h"
 #include "rpc.h"
 
 #define RPC_CAPTURE_BUF_BYTES (1u << 20)
 #define RPC_CAPTURE_SNAPLEN_MAX 262144u
-
-/* pcap-savefile(5) */
-#define PCAP_MAGIC_USEC 0xa1b2c3d4u
-#define PCAP_LINKTYPE_ETHERNET 1
+#define RPC_CAPTURE_FILE_FLUSH_BYTES (64u << 10)
+#define RPC_CAPTURE_FILE_FLUSH_MS 1000 /* as backends/pcap.c: each second */
 
 struct rpc_capture {
 	struct rpc_stream stream;
 	struct frame_tap_observer obs;
 	struct ustackd *d;
 	int fd;
-	bool regular; /* a regular file: written at once, no readiness events */
+	bool regular; /* a regular file: ev_wr is a timer, not a readiness event */
 	struct event *ev_wr, *ev_end;
 	uint32_t snaplen;
 	uint64_t count, frames, bytes, dropped;
@@ -38,9 +39,13 @@ struct rpc_capture {
 	uint8_t buf[RPC_CAPTURE_BUF_BYTES];
 };
 
+static int rpc_capture_flush(struct rpc_capture *k);
+
 static void rpc_capture_free(struct rpc_capture *k)
 {
 	frame_tap_del(&k->d->tap, &k->obs);
+	if (k->regular && k->fd >= 0)
+		(void)rpc_capture_flush(k); /* the client went: its file still gets every record */
 	if (k->ev_wr)
 		event_free(k->ev_wr);
 	if (k->ev_end)
@@ -78,6 +83,26 @@ static int rpc_capture_flush(struct rpc_capture *k)
 		else
 			event_del(k->ev_wr);
 	}
+	return 0;
+}
+
+/* Records are waiting: a pipe or socket is written when it is writable, a regular file a
+ * moment later (or now, when a piece is full). */
+static int rpc_capture_schedule(struct rpc_capture *k)
+{
+	static const struct timeval file_flush = { RPC_CAPTURE_FILE_FLUSH_MS / 1000,
+						     (RPC_CAPTURE_FILE_FLUSH_MS % 1000) * 1000 };
+
+	if (!k->regular) {
+		if (k->len - k->off > sizeof(k->buf) / 2)
+			return rpc_capture_flush(k);
+		event_add(k->ev_wr, NULL);
+		return 0;
+	}
+	if (k->len - k->off >= RPC_CAPTURE_FILE_FLUSH_BYTES)
+		return rpc_capture_flush(k);
+	if (!event_pending(k->ev_wr, EV_TIMEOUT, NULL))
+		event_add(k->ev_wr, &file_flush);
 	return 0;
 }
 
@@ -139,34 +164,23 @@ static void rpc_capture_frame(struct frame_tap_observer *o, const uint8_t *frame
 {
 	struct rpc_capture *k =
 		(struct rpc_capture *)((char *)o - offsetof(struct rpc_capture, obs));
-	uint32_t incl = len < k->snaplen ? (uint32_t)len : k->snaplen;
-	struct timespec ts;
-	uint32_t h[4];
+	struct pcap_rec_hdr h = pcap_rec_hdr_now(len, k->snaplen);
 
 	if (k->ending)
 		return;
-	if (sizeof(h) + incl > sizeof(k->buf) - k->len) {
+	if (sizeof(h) + h.incl_len > sizeof(k->buf) - k->len) {
 		k->dropped++;
 		if (k->stream.client)
 			rpc_count(k->stream.client, RPC_RpcFdDrops);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	h[0] = (uint32_t)ts.tv_sec;
-	h[1] = (uint32_t)(ts.tv_nsec / 1000);
-	h[2] = incl;
-	h[3] = (uint32_t)len;
-	rpc_capture_append(k, h, sizeof(h));
-	rpc_capture_append(k, frame, incl);
+	rpc_capture_append(k, &h, sizeof(h));
+	rpc_capture_append(k, frame, h.incl_len);
 	k->frames++;
 	k->bytes += len;
-	if (k->regular || k->len > sizeof(k->buf) / 2) {
-		if (rpc_capture_flush(k) < 0) {
-			rpc_capture_end(k);
-			return;
-		}
-	} else {
-		event_add(k->ev_wr, NULL);
+	if (rpc_capture_schedule(k) < 0) {
+		rpc_capture_end(k);
+		return;
 	}
 	if (k->count && k->frames >= k->count)
 		rpc_capture_end(k);
@@ -176,8 +190,7 @@ static int rpc_capture(struct rpc_req *req)
 {
 	struct ustackd *d = rpc_client_daemon(req->client);
 	int64_t snaplen = RPC_CAPTURE_SNAPLEN_MAX, count = 0, duration_s = 0;
-	struct { uint32_t magic; uint16_t major, minor; int32_t zone; uint32_t sigfigs, snaplen,
-		 linktype; } fh;
+	struct pcap_file_hdr fh;
 	struct rpc_capture *k;
 	struct stat st;
 	int err;
@@ -218,20 +231,14 @@ static int rpc_capture(struct rpc_req *req)
 		goto fail;
 	}
 	k->ev_end = evtimer_new(d->base, rpc_capture_on_end, k);
-	k->ev_wr = k->regular ? NULL
+	k->ev_wr = k->regular ? evtimer_new(d->base, rpc_capture_on_writable, k)
 			      : event_new(d->base, k->fd, EV_WRITE | EV_PERSIST,
 					  rpc_capture_on_writable, k);
-	if (!k->ev_end || (!k->regular && !k->ev_wr)) {
+	if (!k->ev_end || !k->ev_wr) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	fh.magic = PCAP_MAGIC_USEC;
-	fh.major = 2;
-	fh.minor = 4;
-	fh.zone = 0;
-	fh.sigfigs = 0;
-	fh.snaplen = k->snaplen;
-	fh.linktype = PCAP_LINKTYPE_ETHERNET;
+	fh = pcap_file_hdr_of(k->snaplen);
 	rpc_capture_append(k, &fh, sizeof(fh));
 	err = rpc_capture_flush(k);
 	if (err < 0)
