@@ -57,6 +57,7 @@ struct rpc_tcp {
 	bool tcp_closed; /* ops->closed came */
 	bool ending;
 	bool snd_wait;	 /* the send ring is (nearly) full: ops->writable resumes reading */
+	bool fd_rd_ready; /* the fd may have data: not since readv() found it empty */
 	bool fd_full;	 /* the socketpair took less than offered: ev_wr resumes writing */
 	bool pump_queued; /* ev_pump is active */
 	struct event *ev_pump;
@@ -186,9 +187,15 @@ static void rpc_tcp_to_tcp(struct rpc_tcp *t)
 			t->fd_eof = true;
 			return;
 		}
-		r = readv(t->fd, iov, 2);
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		/* Only after ev_rd said so: a pump for TCP's news (an ACK batch) would
+		 * otherwise cost a readv() that finds nothing. */
+		if (!t->fd_rd_ready)
 			return;
+		r = readv(t->fd, iov, 2);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			t->fd_rd_ready = errno == EINTR;
+			return;
+		}
 		if (r <= 0) {
 			t->fd_eof = true; /* EOF: the client's shutdown(SHUT_WR) or close() */
 			continue;
@@ -198,8 +205,10 @@ static void rpc_tcp_to_tcp(struct rpc_tcp *t)
 			t->fd_eof = true;
 			return;
 		}
-		if (r < space)
-			return; /* the socketpair is empty: ev_rd resumes */
+		if (r < space) {
+			t->fd_rd_ready = false; /* the socketpair is empty: ev_rd resumes */
+			return;
+		}
 	}
 }
 
@@ -271,6 +280,8 @@ static void rpc_tcp_on_fd(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	if (what & EV_WRITE)
 		t->fd_full = false;
+	if (what & EV_READ)
+		t->fd_rd_ready = true;
 	t->pump_queued = false;
 	rpc_tcp_pump(t);
 	if (c)
@@ -340,6 +351,7 @@ static void rpc_tcp_hand_over(struct rpc_tcp *t)
 
 	t->client_fd = -1;
 	t->connected = true;
+	t->fd_rd_ready = true; /* nothing yet, but a first look costs one readv() */
 	rpc_tcp_set_lowat(t);
 	if (t->parent) {
 		struct json_object *p = json_object_new_object();
@@ -381,6 +393,19 @@ static void rpc_tcp_on_readable(struct tcp_sock *s, void *user)
 	}
 }
 
+/* Send space was freed (at least the low-water mark): refill the ring at once, as the
+ * built-in services do, so that the output the ACKs allow finds data queued; a pump after
+ * the batch would often find the ring drained and the link idle. The rest (EOF, FIN, the
+ * end) is left to that pump. */
+static void rpc_tcp_on_writable(struct tcp_sock *s, void *user)
+{
+	struct rpc_tcp *t = user;
+
+	if (t->connected && !t->ending && !t->fd_eof)
+		rpc_tcp_to_tcp(t);
+	rpc_tcp_on_readable(s, user);
+}
+
 static void rpc_tcp_on_closed(struct tcp_sock *s, void *user, int err)
 {
 	struct rpc_tcp *t = user;
@@ -398,7 +423,7 @@ static void rpc_tcp_on_closed(struct tcp_sock *s, void *user, int err)
 static const struct tcp_sock_ops rpc_tcp_ops = {
 	.connected = rpc_tcp_on_connected,
 	.readable = rpc_tcp_on_readable,
-	.writable = rpc_tcp_on_readable,
+	.writable = rpc_tcp_on_writable,
 	.closed = rpc_tcp_on_closed,
 };
 
@@ -406,8 +431,10 @@ static const struct tcp_sock_ops rpc_tcp_ops = {
  * (the rest was never accepted: the client's writes had blocked on it). */
 static void rpc_tcp_flush(struct rpc_tcp *t)
 {
-	if (t->connected && !t->ending && !t->tcp_closed)
+	if (t->connected && !t->ending && !t->tcp_closed) {
+		t->fd_rd_ready = true;
 		rpc_tcp_to_tcp(t);
+	}
 }
 
 static void rpc_tcp_cancel(struct rpc_stream *st)
