@@ -50,7 +50,7 @@ int rpc_sock_apply_options(struct rpc_sock *s, struct json_object *options, cons
 	for (size_t i = 0; i < sizeof(rpc_option_names) / sizeof(rpc_option_names[0]); i++) {
 		const char *name = rpc_option_names[i];
 		int64_t v;
-		bool b;
+		bool b = false; /* copied to v below even when the option is absent (UBSan) */
 		int err;
 
 		*bad = name;

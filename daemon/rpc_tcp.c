@@ -1,17 +1,17 @@
 /* io.ustack.Socket TcpConnect and TcpListen: TCP connections handed to clients as one end
  * of a SOCK_STREAM socketpair (docs/rpc.md, "Data plane").
  *
- * Bytes move through two small fixed buffers per connection, so the daemon never holds
- * more than RPC_TCP_BUF bytes each way:
- *  - fd -> TCP: the fd is read only while `in` has room; tcp_send() takes what the send
- *    buffer allows; when it comes up short, reading the fd stops until ops->writable, so
- *    the client's writes block on a full socketpair (backpressure to the writer).
- *  - TCP -> fd: tcp_recv() runs only while `out` is empty; when the client does not read,
- *    the socketpair fills, writes stop, tcp_recv() stops, the receive buffer fills and the
- *    TCP window closes (RFC 9293 §3.8.6: flow control reaches the peer).
- * The zero-copy peek/consume and reserve/commit API of branch tcp-send would replace the
- * two copies here: read(2) straight into a reserved send-buffer span, write(2) straight
- * from a peeked receive span (see rpc_tcp_to_tcp() and rpc_tcp_to_fd()).
+ * Bytes move between the socketpair and the TCP rings without a buffer of the daemon's
+ * (stack/tcp.h, "Zero-copy I/O"): the kernel copies them straight into or out of the
+ * rings, so the daemon copies nothing and holds nothing but the rings TCP has anyway:
+ *  - fd -> TCP: tcp_send_reserve() gives the send ring's free space; readv(2) fills it and
+ *    tcp_send_commit() queues what came. The fd is read only while the ring has at least
+ *    RPC_TCP_SNDLOWAT bytes free (TCP_SO_SNDLOWAT: ops->writable says when it has again),
+ *    so the client's writes block on a full socketpair (backpressure to the writer).
+ *  - TCP -> fd: tcp_recv_peek() gives the receive ring's data; sendmsg(2) writes it and
+ *    tcp_recv_consume() releases what the kernel took. When the client does not read, the
+ *    socketpair fills, the data stays in the ring and the TCP window closes (RFC 9293
+ *    §3.8.6: flow control reaches the peer).
  *
  * Half close: EOF on the fd (the client's shutdown(SHUT_WR)) sends our FIN after the
  * queued data; the peer's FIN becomes shutdown(fd, SHUT_WR) after its data, i.e. EOF for
@@ -22,16 +22,19 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "rpc.h"
 #include "stack/tcp.h"
 
-/* Per direction and connection. 64 KiB: a few segments' worth, so a read/write of the
- * socketpair moves enough to keep up with the TCP window. */
-#define RPC_TCP_BUF (64u << 10)
+/* The send ring's free space below which the fd is not read (at most a quarter of the
+ * ring): each readv(2) then moves at least this much, as the 64 KiB bounce buffer of old
+ * did, instead of the few segments' worth that each ACK frees. */
+#define RPC_TCP_SNDLOWAT (64u << 10)
 #define RPC_TCP_PAIR_SNDBUF (1 << 20)
 
 struct rpc_tcp_listener;
@@ -49,16 +52,16 @@ struct rpc_tcp {
 	bool connected;
 	bool fd_eof;	 /* no more reading of the fd: EOF, error or Shutdown(write) */
 	bool fin_sent;	 /* tcp_shutdown(SHUT_WR) done */
-	bool tcp_eof;	 /* tcp_recv() said 0 (peer's FIN) or failed */
+	bool tcp_eof;	 /* tcp_recv_peek() said 0 (peer's FIN) or failed */
 	bool fd_wr_shut; /* shutdown(fd, SHUT_WR) done, or the client stopped reading */
 	bool tcp_closed; /* ops->closed came */
 	bool ending;
-	size_t in_off, in_len; /* in[in_off, in_len) waits for tcp_send() */
-	bool pump_queued;      /* ev_pump is active */
+	bool snd_wait;	 /* the send ring is (nearly) full: ops->writable resumes reading */
+	bool fd_rd_ready; /* the fd may have data: not since readv() found it empty */
+	bool fd_full;	 /* the socketpair took less than offered: ev_wr resumes writing */
+	bool pump_queued; /* ev_pump is active */
 	struct event *ev_pump;
-	size_t out_off, out_len;
-	uint8_t in[RPC_TCP_BUF];  /* fd -> TCP */
-	uint8_t out[RPC_TCP_BUF]; /* TCP -> fd */
+	size_t snd_lowat; /* RPC_TCP_SNDLOWAT, at most a quarter of the send ring */
 };
 
 struct rpc_tcp_listener {
@@ -72,8 +75,8 @@ static void rpc_tcp_pump(struct rpc_tcp *t);
 
 static void rpc_tcp_events(struct rpc_tcp *t)
 {
-	bool want_rd = t->connected && !t->fd_eof && t->in_len == 0 && !t->tcp_closed;
-	bool want_wr = t->connected && t->out_off < t->out_len && !t->fd_wr_shut;
+	bool want_rd = t->connected && !t->fd_eof && !t->snd_wait && !t->tcp_closed;
+	bool want_wr = t->connected && t->fd_full && !t->fd_wr_shut;
 
 	if (t->fd < 0)
 		return;
@@ -157,29 +160,14 @@ static void rpc_tcp_end(struct rpc_tcp *t, int err)
 	rpc_tcp_free(t);
 }
 
-/* fd -> TCP. */
+/* fd -> TCP: readv(2) straight into the send ring's free space. */
 static void rpc_tcp_to_tcp(struct rpc_tcp *t)
 {
+	t->snd_wait = false;
 	for (;;) {
-		if (t->in_off < t->in_len) {
-			ssize_t n = tcp_send(t->ts, t->in + t->in_off, t->in_len - t->in_off);
+		struct iovec iov[2];
+		ssize_t space, r;
 
-			if (n == -EAGAIN)
-				return; /* ops->writable resumes */
-			if (n < 0) {
-				/* the connection cannot send any more: drop what the client
-				 * wrote; its end is reported by ops->closed */
-				t->in_off = t->in_len = 0;
-				t->fd_eof = true;
-				return;
-			}
-			/* an offset, not a memmove: ACKs free the send buffer a few
-			 * segments at a time, and each would move the whole rest */
-			t->in_off += (size_t)n;
-			if (t->in_off < t->in_len)
-				return;
-			t->in_off = t->in_len = 0;
-		}
 		if (t->fd_eof) {
 			if (!t->fin_sent) {
 				t->fin_sent = true;
@@ -187,60 +175,85 @@ static void rpc_tcp_to_tcp(struct rpc_tcp *t)
 			}
 			return;
 		}
-		ssize_t r = read(t->fd, t->in, RPC_TCP_BUF);
-
-		if (r > 0) {
-			t->in_len = (size_t)r;
+		space = tcp_send_reserve(t->ts, iov);
+		if (space == -EAGAIN || (space > 0 && (size_t)space < t->snd_lowat)) {
+			/* below the low-water mark tcp_send_reserve() armed ops->writable */
+			t->snd_wait = true;
+			return;
+		}
+		if (space < 0) {
+			/* the connection cannot send any more: what the client writes is not
+			 * read; its end is reported by ops->closed */
+			t->fd_eof = true;
+			return;
+		}
+		/* Only after ev_rd said so: a pump for TCP's news (an ACK batch) would
+		 * otherwise cost a readv() that finds nothing. */
+		if (!t->fd_rd_ready)
+			return;
+		r = readv(t->fd, iov, 2);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			t->fd_rd_ready = errno == EINTR;
+			return;
+		}
+		if (r <= 0) {
+			t->fd_eof = true; /* EOF: the client's shutdown(SHUT_WR) or close() */
 			continue;
 		}
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		/* Nothing ran between reserve and commit: it takes all r bytes. */
+		if (tcp_send_commit(t->ts, (size_t)r) < 0) {
+			t->fd_eof = true;
 			return;
-		t->fd_eof = true; /* EOF: the client's shutdown(SHUT_WR) or close() */
+		}
+		if (r < space) {
+			t->fd_rd_ready = false; /* the socketpair is empty: ev_rd resumes */
+			return;
+		}
 	}
 }
 
-/* TCP -> fd. */
+/* TCP -> fd: sendmsg(2) straight from the receive ring, then release what it took. */
 static void rpc_tcp_to_fd(struct rpc_tcp *t)
 {
-	for (;;) {
-		if (t->out_off < t->out_len) {
-			ssize_t w;
+	while (!t->tcp_eof) {
+		struct iovec iov[2];
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+		ssize_t n = tcp_recv_peek(t->ts, iov, SIZE_MAX), w;
 
-			if (t->fd_wr_shut) {
-				t->out_off = t->out_len = 0; /* nobody reads: discard */
-			} else {
-				w = send(t->fd, t->out + t->out_off, t->out_len - t->out_off,
-					 MSG_DONTWAIT | MSG_NOSIGNAL);
-				if (w < 0 && (errno == EAGAIN || errno == EINTR))
-					return; /* ev_wr resumes; TCP's window closes meanwhile */
-				if (w < 0) {
-					/* the client closed its end: stop reading TCP */
-					t->fd_wr_shut = true;
-					tcp_shutdown(t->ts, SHUT_RD);
-					continue;
-				}
-				t->out_off += (size_t)w;
-				if (t->out_off < t->out_len)
-					return;
-			}
-			t->out_off = t->out_len = 0;
-		}
-		if (t->tcp_eof) {
-			if (!t->fd_wr_shut) {
-				t->fd_wr_shut = true;
-				shutdown(t->fd, SHUT_WR);
-			}
-			return;
-		}
-		ssize_t n = tcp_recv(t->ts, t->out, RPC_TCP_BUF);
-
-		if (n > 0) {
-			t->out_len = (size_t)n;
-			continue;
-		}
 		if (n == -EAGAIN)
 			return;
-		t->tcp_eof = true; /* 0: the peer's FIN; < 0: the connection's error */
+		if (n <= 0) {
+			t->tcp_eof = true; /* 0: the peer's FIN; < 0: the connection's error */
+			break;
+		}
+		if (t->fd_wr_shut) {
+			(void)tcp_recv_consume(t->ts, (size_t)n); /* nobody reads: discard */
+			continue;
+		}
+		if (t->fd_full)
+			return; /* ev_wr resumes; TCP's window closes meanwhile */
+		if (!iov[1].iov_len)
+			m.msg_iovlen = 1;
+		w = sendmsg(t->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			t->fd_full = true;
+			return;
+		}
+		if (w < 0) {
+			/* the client closed its end: stop reading TCP */
+			t->fd_wr_shut = true;
+			tcp_shutdown(t->ts, SHUT_RD);
+			continue;
+		}
+		(void)tcp_recv_consume(t->ts, (size_t)w);
+		if (w < n) {
+			t->fd_full = true;
+			return;
+		}
+	}
+	if (!t->fd_wr_shut) {
+		t->fd_wr_shut = true;
+		shutdown(t->fd, SHUT_WR);
 	}
 }
 
@@ -254,8 +267,7 @@ static void rpc_tcp_pump(struct rpc_tcp *t)
 	rpc_tcp_events(t);
 	/* Over when TCP is closed and everything it received was delivered, or when the
 	 * client is gone both ways and our FIN went out (the stack finishes the close). */
-	if ((t->tcp_closed && t->tcp_eof && t->out_off == t->out_len) ||
-	    (t->fd_eof && t->fin_sent && t->in_off == t->in_len && t->fd_wr_shut))
+	if ((t->tcp_closed && t->tcp_eof) || (t->fd_eof && t->fin_sent && t->fd_wr_shut))
 		rpc_tcp_end(t, 0);
 }
 
@@ -266,7 +278,10 @@ static void rpc_tcp_on_fd(evutil_socket_t fd, short what, void *arg)
 	struct rpc_client *c = t->stream.client;
 
 	(void)fd;
-	(void)what;
+	if (what & EV_WRITE)
+		t->fd_full = false;
+	if (what & EV_READ)
+		t->fd_rd_ready = true;
 	t->pump_queued = false;
 	rpc_tcp_pump(t);
 	if (c)
@@ -313,6 +328,20 @@ static struct json_object *rpc_tcp_endpoints(struct rpc_tcp *t, struct json_obje
 	return p;
 }
 
+/* RPC_TCP_SNDLOWAT, but at most a quarter of the send ring (the `sndbuf` option may make
+ * it small), so that reading the fd resumes while most of the ring is still queued. */
+static void rpc_tcp_set_lowat(struct rpc_tcp *t)
+{
+	int sndbuf = 0;
+
+	t->snd_lowat = RPC_TCP_SNDLOWAT;
+	if (tcp_getopt(t->ts, TCP_SO_SNDBUF, &sndbuf) == 0 && (size_t)sndbuf / 4 < t->snd_lowat)
+		t->snd_lowat = (size_t)sndbuf / 4;
+	if (t->snd_lowat == 0)
+		t->snd_lowat = 1;
+	(void)tcp_setopt(t->ts, TCP_SO_SNDLOWAT, (int)t->snd_lowat);
+}
+
 /* Sends the client its fd, then data may flow. */
 static void rpc_tcp_hand_over(struct rpc_tcp *t)
 {
@@ -322,6 +351,8 @@ static void rpc_tcp_hand_over(struct rpc_tcp *t)
 
 	t->client_fd = -1;
 	t->connected = true;
+	t->fd_rd_ready = true; /* nothing yet, but a first look costs one readv() */
+	rpc_tcp_set_lowat(t);
 	if (t->parent) {
 		struct json_object *p = json_object_new_object();
 		struct json_object *a = rpc_tcp_endpoints(t, json_object_new_object());
@@ -362,6 +393,19 @@ static void rpc_tcp_on_readable(struct tcp_sock *s, void *user)
 	}
 }
 
+/* Send space was freed (at least the low-water mark): refill the ring at once, as the
+ * built-in services do, so that the output the ACKs allow finds data queued; a pump after
+ * the batch would often find the ring drained and the link idle. The rest (EOF, FIN, the
+ * end) is left to that pump. */
+static void rpc_tcp_on_writable(struct tcp_sock *s, void *user)
+{
+	struct rpc_tcp *t = user;
+
+	if (t->connected && !t->ending && !t->fd_eof)
+		rpc_tcp_to_tcp(t);
+	rpc_tcp_on_readable(s, user);
+}
+
 static void rpc_tcp_on_closed(struct tcp_sock *s, void *user, int err)
 {
 	struct rpc_tcp *t = user;
@@ -379,17 +423,26 @@ static void rpc_tcp_on_closed(struct tcp_sock *s, void *user, int err)
 static const struct tcp_sock_ops rpc_tcp_ops = {
 	.connected = rpc_tcp_on_connected,
 	.readable = rpc_tcp_on_readable,
-	.writable = rpc_tcp_on_readable,
+	.writable = rpc_tcp_on_writable,
 	.closed = rpc_tcp_on_closed,
 };
+
+/* Before a close: what the client wrote before it went, as far as the send ring takes it
+ * (the rest was never accepted: the client's writes had blocked on it). */
+static void rpc_tcp_flush(struct rpc_tcp *t)
+{
+	if (t->connected && !t->ending && !t->tcp_closed) {
+		t->fd_rd_ready = true;
+		rpc_tcp_to_tcp(t);
+	}
+}
 
 static void rpc_tcp_cancel(struct rpc_stream *st)
 {
 	struct rpc_tcp *t = (struct rpc_tcp *)((char *)st - offsetof(struct rpc_tcp, stream));
 
 	/* The client's connection is gone: what it wrote goes out, then our FIN. */
-	if (t->connected && t->in_off < t->in_len)
-		(void)tcp_send(t->ts, t->in + t->in_off, t->in_len - t->in_off);
+	rpc_tcp_flush(t);
 	t->sock.client = NULL;
 	rpc_tcp_free(t);
 }
@@ -431,11 +484,8 @@ static int rpc_tcp_shutdown(struct rpc_sock *s, int how)
 
 static void rpc_tcp_close_sock(struct rpc_sock *s)
 {
-	struct rpc_tcp *t = (struct rpc_tcp *)s;
-
-	if (t->connected && t->in_off < t->in_len)
-		(void)tcp_send(t->ts, t->in + t->in_off, t->in_len - t->in_off);
-	rpc_tcp_end(t, 0);
+	rpc_tcp_flush((struct rpc_tcp *)s);
+	rpc_tcp_end((struct rpc_tcp *)s, 0);
 }
 
 static const struct rpc_sock_ops rpc_tcp_sock_ops = {

@@ -355,4 +355,5 @@ fi
 kill "$EPID" 2>/dev/null
 it_stop "$DAEMON_PID"
 check "ustackd exits 0 after all of it" test $? -eq 0
+check "no sanitizer report in the log" bash -c '! grep -Eq "Sanitizer|runtime error" "$1"' _ "$LOG"
 it_finish

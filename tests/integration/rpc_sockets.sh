@@ -3,7 +3,8 @@
 # varlink client (varlink_client.py) against the kernel: TCP connect and listen moving
 # 20 MB each way intact, half close both ways, ECONNREFUSED and ECONNRESET reported on the
 # call (not as a plain EOF), UDP both ways with an ICMP error, Ping, Traceroute through a
-# router namespace, Capture read back by tcpdump.
+# router namespace, Capture read back by tcpdump; the data plane's edge cases
+# (rpc_tcp_edges.py).
 #   rpc_sockets.sh USTACKD
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +79,23 @@ slow_reader() {
 	wait
 }
 check "a client that stops reading closes the TCP window; the daemon serves others meanwhile" slow_reader
+
+# Edge cases of the zero-copy data plane (rpc_tcp_edges.py): the kernel's end in $H.
+EDGES=$(cd "$(dirname "$0")" && pwd)/rpc_tcp_edges.py
+edge() {
+	local case=$1 port=$2 bytes=$3
+	ip netns exec "$H" timeout 60 python3 "$EDGES" peer "$case" "$HOST_IP" "$port" "$bytes" &
+	local pp=$!
+	sleep 0.5
+	timeout 60 python3 "$EDGES" client "$case" "$SOCK" "$HOST_IP" "$port" "$bytes" || return 1
+	wait "$pp"
+}
+check "data and FIN wait in the ring behind a full socketpair, then all arrive (3 MB)" \
+	edge fin-full 5006 3000000
+check "a peer reset while the send ring is full ends the call with ECONNRESET" \
+	edge reset-full 5007 0
+check "data written just before closing the fd and the connection goes out, then FIN" \
+	edge close-queued 5008 100000
 
 refused() {
 	local err
