@@ -39,11 +39,14 @@ struct varlink_reader {
 	size_t cur_nfds;
 	uint64_t fds_dropped; /* closed: more than VARLINK_FDS_MAX for one message */
 	bool failed;	      /* a framing error happened: the stream cannot go on */
+	/* json-c's parser, kept from one message to the next (NULL until the first):
+	 * a new one per message cost three allocations and frees */
+	struct json_tokener *tok;
 };
 
 /* max_bytes 0: VARLINK_MSG_MAX_BYTES. */
 void varlink_reader_init(struct varlink_reader *r, size_t max_bytes);
-/* Frees the buffer and closes every fd still held. */
+/* Frees the buffer and the parser and closes every fd still held. */
 void varlink_reader_fini(struct varlink_reader *r);
 
 /* Space for at least `want` more bytes to read into (recv() straight into the reader):
