@@ -452,6 +452,36 @@ const char *varlink_msg_text(struct json_object *msg, size_t *len)
 	return s;
 }
 
+int varlink_reply_text(struct json_object *params, bool continues, char **buf, size_t *cap,
+		       size_t *len)
+{
+	static const char head[] = "{\"parameters\":", head_more[] = "{\"continues\":true,"
+									"\"parameters\":";
+	const char *h = continues ? head_more : head, *p = "{}";
+	size_t hlen = continues ? sizeof(head_more) - 1 : sizeof(head) - 1, plen = 2, need;
+
+	if (params) {
+		p = json_object_to_json_string_length(
+			params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
+		if (!p)
+			return -ENOMEM;
+	}
+	need = hlen + plen + 2; /* "}" and the NUL */
+	if (need > *cap) {
+		char *nb = realloc(*buf, need);
+
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = need;
+	}
+	memcpy(*buf, h, hlen);
+	memcpy(*buf + hlen, p, plen);
+	memcpy(*buf + hlen + plen, "}", 2);
+	*len = need;
+	return 0;
+}
+
 const char *varlink_errno_name(int err)
 {
 	const char *name;

@@ -111,6 +111,12 @@ struct json_object *varlink_error_errno_new(const char *error, int err, const ch
 /* The wire text of msg, NUL included in *len (borrowed from msg, valid while it lives
  * unchanged). NULL only on allocation failure. */
 const char *varlink_msg_text(struct json_object *msg, size_t *len);
+/* The wire text of a reply, the same bytes as varlink_msg_text(varlink_reply_new(params,
+ * continues)), into *buf (grown as needed, *cap its size; params NULL: {}), NUL included in
+ * *len: the envelope is written around the parameters' own text instead of being built as
+ * an object (the server's path for every reply). params is not taken. 0 or -ENOMEM. */
+int varlink_reply_text(struct json_object *params, bool continues, char **buf, size_t *cap,
+		       size_t *len);
 
 /* "ECONNRESET" for ECONNRESET or -ECONNRESET; "EUNKNOWN" for a value without a name. */
 const char *varlink_errno_name(int err);

@@ -343,6 +343,33 @@ START_TEST(builders_round_trip)
 }
 END_TEST
 
+/* The server's reply text is the bytes json-c prints for the reply object. */
+START_TEST(reply_text_as_json_c)
+{
+	static const char *const params[] = {
+		NULL, "{}", "{\"value\":\"aGVsbG8=\"}", "{\"a\":[1,2,{\"b\":null}],\"s\":\"x/\\\"\\n\\u0001\"}",
+	};
+	char *buf = NULL;
+	size_t cap = 0, len, want_len;
+
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		for (int more = 0; more < 2; more++) {
+			struct json_object *p = params[i] ? json_tokener_parse(params[i]) : NULL;
+			struct json_object *msg;
+			const char *want;
+
+			ck_assert(!params[i] || p);
+			ck_assert_int_eq(varlink_reply_text(p, more, &buf, &cap, &len), 0);
+			msg = varlink_reply_new(p, more);
+			want = varlink_msg_text(msg, &want_len);
+			ck_assert_uint_eq(len, want_len);
+			ck_assert_mem_eq(buf, want, len);
+			json_object_put(msg);
+		}
+	free(buf);
+}
+END_TEST
+
 START_TEST(errno_names)
 {
 	static const int errs[] = { ECONNREFUSED, ETIMEDOUT, ECONNRESET, EHOSTUNREACH, EINVAL,
@@ -540,6 +567,7 @@ static Suite *varlink_suite(void)
 	tcase_add_test(t, call_envelope);
 	tcase_add_test(t, reply_envelope);
 	tcase_add_test(t, builders_round_trip);
+	tcase_add_test(t, reply_text_as_json_c);
 	tcase_add_test(t, errno_names);
 	tcase_add_test(t, typed_params);
 	suite_add_tcase(s, t);
