@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -397,6 +398,19 @@ START_TEST(fast_parser_agrees_with_json_c)
 	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
 		ck_assert_msg(varlink_json_parse_fast(left[i], strlen(left[i]), &o) == -EAGAIN,
 			      "taken: %s", left[i]);
+	{ /* an array longer than the parser's stack of elements */
+		char big[16 + 300 * 4];
+		size_t at = (size_t)sprintf(big, "{\"a\":[");
+
+		for (int i = 0; i < 300; i++)
+			at += (size_t)sprintf(big + at, "%s%d", i ? "," : "", i);
+		strcpy(big + at, "]}");
+		ck_assert_int_eq(varlink_json_parse_fast(big, strlen(big), &o), 0);
+		want = jsonc_strict(big);
+		ck_assert(want && json_object_equal(o, want));
+		json_object_put(o);
+		json_object_put(want);
+	}
 	memset(longkey, 'k', sizeof(longkey));
 	memcpy(longkey, "{\"", 2);
 	memcpy(longkey + 300, "\":1}", 5);
