@@ -4,8 +4,17 @@
  *   kvload SOCK set|batch|get CLIENTS SECS VALUE_BYTES
  * set: Set of a random key of 10000 (redis-benchmark -r 10000); batch: Batch of 100 Sets
  * (counted as 100 operations, against redis -P 100); get: Get of a key written first.
- * Prints "<mode> <clients> <operations per second>". Replies are framed and parsed with
- * ipc/varlink.h; an error reply stops the run (exit 1). */
+ * Prints "<mode> <clients> <operations per second> <client CPU µs per call>".
+ *
+ * The client costs about what redis-benchmark's does, so that the daemon is what is
+ * measured (docs/performance.md, "CPU per call"): like redis-benchmark, which builds its
+ * command once and overwrites the digits of its random keys in place before each request,
+ * the call's JSON text is built once with fixed-width keys ("/bench/k0042") and only their
+ * four digits are rewritten per call. A reply is framed by its NUL and checked by its
+ * start alone: the daemon writes a reply as {"parameters":...} and an error as
+ * {"error":...} (ipc/varlink.c), so anything else stops the run (exit 1) with the message
+ * printed; redis-benchmark too reads replies without decoding their values. The client's
+ * own CPU per call (getrusage) is printed to show how small it is. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -14,21 +23,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ipc/base64.h"
-#include "ipc/varlink.h"
 
 #define KEYS 10000
+#define KEY_DIGITS 4 /* KEYS - 1 in fixed width */
 #define BATCH 100
+#define REPLY_PREFIX "{\"parameters\":"
+#define RECV_BYTES (1u << 16)
 
-static const char *sock_path, *mode;
+static const char *sock_path;
 static double secs;
-static char *value_b64;
-static unsigned long total_ops;
+static unsigned long total_ops, total_calls;
+
+/* A call's text built once (NUL included) and the offsets of its keys' digits. */
+struct call_tpl {
+	char *text;
+	size_t len;
+	size_t key_at[BATCH];
+	size_t nkeys;
+};
+
+/* A connection: its socket and what it read of a reply not yet whole. */
+struct conn {
+	int fd;
+	char *buf;
+	size_t len;
+};
 
 static double now_s(void)
 {
@@ -36,6 +62,15 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int connect_sock(void)
@@ -66,119 +101,123 @@ static int send_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* One call's reply: 0 when it is not an error. */
-static int recv_reply(int fd, struct varlink_reader *rd)
+/* Appends printf output to t->text (sized by the caller). */
+#define TPL_ADD(t, ...) ((t)->len += (size_t)sprintf((t)->text + (t)->len, __VA_ARGS__))
+
+/* One key "/bench/kNNNN" appended, its digits' offset noted. */
+static void tpl_key(struct call_tpl *t, unsigned k)
 {
-	struct json_object *msg;
-	struct varlink_reply rep;
-	const char *bad;
-	int r;
-
-	while ((r = varlink_reader_next(rd, &msg)) == 0) {
-		char *space;
-		size_t cap;
-		ssize_t n;
-
-		if (varlink_reader_reserve(rd, 1 << 16, &space, &cap) < 0)
-			return -1;
-		n = recv(fd, space, cap, 0);
-		if (n <= 0)
-			return -1;
-		varlink_reader_commit(rd, (size_t)n, NULL, 0);
-	}
-	if (r < 0)
-		return -1;
-	r = varlink_reply_decode(msg, &rep, &bad) < 0 || rep.error ? -1 : 0;
-	if (r < 0)
-		fprintf(stderr, "kvload: %s\n", json_object_to_json_string(msg));
-	json_object_put(msg);
-	return r;
+	TPL_ADD(t, "\"/bench/k");
+	t->key_at[t->nkeys++] = t->len;
+	TPL_ADD(t, "%0*u\"", KEY_DIGITS, k);
 }
 
-/* The call's text (NUL included) into buf: n operations on random keys. */
-static size_t build(char *buf, size_t cap, unsigned *seed)
+/* The call of `mode` with keys first, first + 1, ...: the template, or a fill batch. */
+static void tpl_build(struct call_tpl *t, const char *mode, const char *value_b64,
+		      unsigned first)
 {
-	size_t len = 0;
+	t->text = malloc((strlen(value_b64) + 64) * BATCH + 256);
+	if (!t->text)
+		exit(1);
+	t->len = t->nkeys = 0;
+	if (strcmp(mode, "get") == 0) {
+		TPL_ADD(t, "{\"method\":\"io.ustack.KV.Get\",\"parameters\":{\"key\":");
+		tpl_key(t, first);
+		TPL_ADD(t, "}}");
+	} else if (strcmp(mode, "set") == 0) {
+		TPL_ADD(t, "{\"method\":\"io.ustack.KV.Set\",\"parameters\":{\"key\":");
+		tpl_key(t, first);
+		TPL_ADD(t, ",\"value\":\"%s\"}}", value_b64);
+	} else {
+		TPL_ADD(t, "{\"method\":\"io.ustack.KV.Batch\",\"parameters\":{\"operations\":[");
+		for (unsigned i = 0; i < BATCH; i++) {
+			TPL_ADD(t, "%s{\"op\":\"set\",\"key\":", i ? "," : "");
+			tpl_key(t, first + i);
+			TPL_ADD(t, ",\"value\":\"%s\"}", value_b64);
+		}
+		TPL_ADD(t, "]}}");
+	}
+	t->len++; /* the NUL that sprintf wrote ends the frame */
+}
 
-	if (strcmp(mode, "get") == 0)
-		return (size_t)snprintf(buf, cap,
-					"{\"method\":\"io.ustack.KV.Get\",\"parameters\":"
-					"{\"key\":\"/bench/k%u\"}}",
-					(unsigned)rand_r(seed) % KEYS) + 1;
-	if (strcmp(mode, "set") == 0)
-		return (size_t)snprintf(buf, cap,
-					"{\"method\":\"io.ustack.KV.Set\",\"parameters\":"
-					"{\"key\":\"/bench/k%u\",\"value\":\"%s\"}}",
-					(unsigned)rand_r(seed) % KEYS, value_b64) + 1;
-	len += (size_t)snprintf(buf, cap,
-				"{\"method\":\"io.ustack.KV.Batch\",\"parameters\":{\"operations\":[");
-	for (int i = 0; i < BATCH; i++)
-		len += (size_t)snprintf(buf + len, cap - len,
-					"%s{\"op\":\"set\",\"key\":\"/bench/k%u\",\"value\":\"%s\"}",
-					i ? "," : "", (unsigned)rand_r(seed) % KEYS, value_b64);
-	len += (size_t)snprintf(buf + len, cap - len, "]}}");
-	return len + 1;
+/* Random keys written over the template's digits (redis-benchmark's __rand_int__). */
+static void tpl_randomize(struct call_tpl *t, unsigned *seed)
+{
+	for (size_t i = 0; i < t->nkeys; i++) {
+		unsigned k = (unsigned)rand_r(seed) % KEYS;
+		char *d = t->text + t->key_at[i];
+
+		for (int j = KEY_DIGITS - 1; j >= 0; j--, k /= 10)
+			d[j] = (char)('0' + k % 10);
+	}
+}
+
+/* Whole replies in k->buf checked and consumed; how many, or -1 on an error reply. */
+static int conn_replies(struct conn *k)
+{
+	size_t at = 0;
+	char *nul;
+	int got = 0;
+
+	while ((nul = memchr(k->buf + at, '\0', k->len - at))) {
+		if (strncmp(k->buf + at, REPLY_PREFIX, sizeof(REPLY_PREFIX) - 1) != 0) {
+			fprintf(stderr, "kvload: %s\n", k->buf + at);
+			return -1;
+		}
+		at = (size_t)(nul - k->buf) + 1;
+		got++;
+	}
+	memmove(k->buf, k->buf + at, k->len - at);
+	k->len -= at;
+	return got;
+}
+
+/* Reads what came; the number of whole replies, or -1. */
+static int conn_read(struct conn *k, int flags)
+{
+	ssize_t n;
+
+	if (k->len == RECV_BYTES) {
+		fprintf(stderr, "kvload: a reply longer than %u bytes\n", RECV_BYTES);
+		return -1;
+	}
+	n = recv(k->fd, k->buf + k->len, RECV_BYTES - k->len, flags);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0)
+		return -1;
+	k->len += (size_t)n;
+	return conn_replies(k);
 }
 
 /* All clients from one thread with poll(), as redis-benchmark does (threads would spend
  * the shared CPUs on context switches): each connection sends its next call when the
  * reply to the previous one is in. */
-struct conn {
-	int fd;
-	struct varlink_reader rd;
-};
-
-static int conn_read(struct conn *k)
+static int run_clients(const char *mode, const char *value_b64, int clients)
 {
-	struct json_object *msg;
-	struct varlink_reply rep;
-	const char *bad;
-	char *space;
-	size_t cap;
-	ssize_t n;
-	int r, got = 0;
-
-	if (varlink_reader_reserve(&k->rd, 1 << 16, &space, &cap) < 0)
-		return -1;
-	n = recv(k->fd, space, cap, MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	if (n <= 0)
-		return -1;
-	varlink_reader_commit(&k->rd, (size_t)n, NULL, 0);
-	while ((r = varlink_reader_next(&k->rd, &msg)) == 1) {
-		r = varlink_reply_decode(msg, &rep, &bad) < 0 || rep.error ? -1 : 0;
-		if (r < 0)
-			fprintf(stderr, "kvload: %s\n", json_object_to_json_string(msg));
-		json_object_put(msg);
-		if (r < 0)
-			return -1;
-		got++;
-	}
-	return r < 0 ? -1 : got;
-}
-
-static int run_clients(int clients)
-{
-	size_t cap = (strlen(value_b64) + 64) * BATCH + 256;
-	unsigned long per = strcmp(mode, "batch") == 0 ? BATCH : 1, ops = 0;
+	unsigned long per = strcmp(mode, "batch") == 0 ? BATCH : 1, ops = 0, calls = 0;
 	struct pollfd *pfd = calloc((size_t)clients, sizeof(*pfd));
 	struct conn *k = calloc((size_t)clients, sizeof(*k));
-	char *buf = malloc(cap);
+	struct call_tpl t;
 	unsigned seed = 1;
 	double end;
 
-	if (!pfd || !k || !buf)
+	if (!pfd || !k)
 		return -1;
+	tpl_build(&t, mode, value_b64, 0);
 	for (int i = 0; i < clients; i++) {
 		k[i].fd = connect_sock();
-		varlink_reader_init(&k[i].rd, 0);
+		k[i].buf = malloc(RECV_BYTES);
+		if (!k[i].buf)
+			return -1;
 		pfd[i] = (struct pollfd){ .fd = k[i].fd, .events = POLLIN };
 	}
 	end = now_s() + secs;
-	for (int i = 0; i < clients; i++)
-		if (send_all(k[i].fd, buf, build(buf, cap, &seed)) < 0)
+	for (int i = 0; i < clients; i++) {
+		tpl_randomize(&t, &seed);
+		if (send_all(k[i].fd, t.text, t.len) < 0)
 			return -1;
+	}
 	while (now_s() < end) {
 		if (poll(pfd, (nfds_t)clients, 1000) < 0 && errno != EINTR)
 			return -1;
@@ -187,62 +226,62 @@ static int run_clients(int clients)
 
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			got = conn_read(&k[i]);
+			got = conn_read(&k[i], MSG_DONTWAIT);
 			if (got < 0)
 				return -1;
 			ops += (unsigned long)got * per;
-			if (got && send_all(k[i].fd, buf, build(buf, cap, &seed)) < 0)
+			calls += (unsigned long)got;
+			if (!got)
+				continue;
+			tpl_randomize(&t, &seed);
+			if (send_all(k[i].fd, t.text, t.len) < 0)
 				return -1;
 		}
 	}
 	total_ops = ops;
+	total_calls = calls;
 	for (int i = 0; i < clients; i++) {
-		varlink_reader_fini(&k[i].rd);
 		close(k[i].fd);
+		free(k[i].buf);
 	}
 	free(pfd);
 	free(k);
-	free(buf);
+	free(t.text);
 	return 0;
 }
 
 /* Every key of the key space written once, so that each get finds a value. */
-static void fill(void)
+static void fill(const char *value_b64)
 {
-	const char *saved = mode;
-	size_t cap = (strlen(value_b64) + 64) * BATCH + 256;
-	char *buf = malloc(cap);
-	struct varlink_reader rd;
-	int fd = connect_sock();
+	struct conn k = { .fd = connect_sock(), .buf = malloc(RECV_BYTES) };
 
-	varlink_reader_init(&rd, 0);
-	mode = "fill";
-	for (unsigned k = 0; buf && k < KEYS; k += BATCH) {
-		size_t len = (size_t)snprintf(buf, cap, "{\"method\":\"io.ustack.KV.Batch\","
-						       "\"parameters\":{\"operations\":[");
+	for (unsigned first = 0; k.buf && first < KEYS; first += BATCH) {
+		struct call_tpl t;
+		int got = 0;
 
-		for (unsigned i = 0; i < BATCH; i++)
-			len += (size_t)snprintf(buf + len, cap - len,
-						"%s{\"op\":\"set\",\"key\":\"/bench/k%u\",\"value\":\"%s\"}",
-						i ? "," : "", k + i, value_b64);
-		len += (size_t)snprintf(buf + len, cap - len, "]}}") + 1;
-		if (send_all(fd, buf, len) < 0 || recv_reply(fd, &rd) < 0) {
+		tpl_build(&t, "batch", value_b64, first);
+		if (send_all(k.fd, t.text, t.len) < 0)
+			got = -1;
+		while (got == 0)
+			got = conn_read(&k, 0);
+		free(t.text);
+		if (got < 0) {
 			fprintf(stderr, "kvload: filling the key space failed\n");
 			exit(1);
 		}
 	}
-	mode = saved;
-	varlink_reader_fini(&rd);
-	close(fd);
-	free(buf);
+	close(k.fd);
+	free(k.buf);
 }
 
 int main(int argc, char **argv)
 {
 	size_t value_bytes;
+	const char *mode;
 	uint8_t *value;
+	char *value_b64;
 	int clients;
-	double start;
+	double start, cpu, elapsed;
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: kvload SOCK set|batch|get CLIENTS SECS VALUE_BYTES\n");
@@ -265,11 +304,15 @@ int main(int argc, char **argv)
 	memset(value, 'x', value_bytes);
 	base64_encode(value, value_bytes, value_b64);
 	if (strcmp(mode, "get") == 0)
-		fill();
+		fill(value_b64);
 	start = now_s();
-	if (run_clients(clients) < 0)
+	cpu = cpu_s();
+	if (run_clients(mode, value_b64, clients) < 0)
 		return 1;
-	printf("%s %d %.0f\n", mode, clients, (double)total_ops / (now_s() - start));
+	elapsed = now_s() - start;
+	cpu = cpu_s() - cpu;
+	printf("%s %d %.0f %.1f\n", mode, clients, (double)total_ops / elapsed,
+	       total_calls ? cpu * 1e6 / (double)total_calls : 0.0);
 	free(value);
 	free(value_b64);
 	return 0;

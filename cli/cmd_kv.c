@@ -37,6 +37,7 @@ static void kv_error_text(const char *name, char *buf, size_t len)
 		{ "AlreadyPresent", "already present" },
 		{ "InvalidKey", "invalid key" },
 		{ "StorageError", "storage error" },
+		{ "TooLarge", "value too large for one reply" },
 	};
 	const char *m = strrchr(name, '.');
 
@@ -174,6 +175,9 @@ static int kv_get(struct ctl *c, int argc, char **argv)
 	rc = kv_call(c, "Get", key_params(argv[1]), argv[1], &reply, &err);
 	if (rc && err == -EMSGSIZE && !c->json)
 		return get_in_pieces(c, argv[1]);
+	if (rc && err == -EMSGSIZE) /* io.ustack.KV.TooLarge: --json prints one reply */
+		fprintf(stderr, "ustackctl: %s: value too large for one reply (read it without "
+				"--json)\n", argv[1]);
 	if (rc)
 		return rc;
 	if (c->json) {

@@ -21,8 +21,8 @@
 /* Writes waiting for the commit; one more flushes the group at once. */
 #define RPC_KV_GROUP_MAX 256
 /* The largest value (or slice) a Get/GetPartial reply carries: its base64 (4 bytes per 3)
- * and the envelope must fit one message (VARLINK_MSG_MAX_BYTES). Larger values are read in
- * pieces with GetPartial (docs/kv.md, "Limits"). */
+ * and the envelope must fit one message (VARLINK_MSG_MAX_BYTES). Larger values get
+ * io.ustack.KV.TooLarge and are read in pieces with GetPartial (docs/kv.md, "Limits"). */
 #define RPC_KV_REPLY_MAX_BYTES ((VARLINK_MSG_MAX_BYTES / 4) * 3 - (64u << 10))
 
 struct rpc_kv_wait {
@@ -62,6 +62,7 @@ static void store_of(struct ustackd *d, struct kv_rpc_store *st)
 		st->path = group.path;
 	st->map_size_bytes = c->kv_map_size_bytes;
 	st->max_value_bytes = c->kv_max_value_bytes;
+	st->max_reply_value_bytes = RPC_KV_REPLY_MAX_BYTES;
 }
 
 /* Sends a kv_rpc result (its params taken) to c. */
@@ -173,15 +174,6 @@ static int kv_write(struct rpc_req *req)
 	return 0;
 }
 
-/* Whether a read's reply carries a value too large for one message. */
-static bool reply_too_large(const struct kv_rpc_result *res)
-{
-	struct json_object *v;
-
-	return !res->error && json_object_object_get_ex(res->params, "value", &v) &&
-	       (size_t)json_object_get_string_len(v) > RPC_KV_REPLY_MAX_BYTES / 3 * 4;
-}
-
 static int kv_read(struct rpc_req *req)
 {
 	struct rpc_client *c = req->client;
@@ -198,15 +190,6 @@ static int kv_read(struct rpc_req *req)
 		return r;
 	if (res.error && strcmp(res.error, "org.varlink.service.InvalidParameter") == 0)
 		rpc_count(c, RPC_RpcInvalidParameters);
-	/* A reply must fit one message (checked after the read: a size lookup before each
-	 * Get would cost every Get a second lookup, for the rare value this large). */
-	if (reply_too_large(&res)) {
-		json_object_put(res.params);
-		rpc_error_errno(c, "io.ustack.Stack.Errno", EMSGSIZE,
-				"the value does not fit one message: read it with GetPartial in "
-				"pieces of at most 6 MiB");
-		return 0;
-	}
 	send_result(c, &res);
 	return 0;
 }

@@ -61,6 +61,9 @@ struct rpc_server {
 	uint64_t next_socket_id;
 	uint64_t refused_logged_ns;
 	uint64_t counters[RPC__COUNT];
+	char *text; /* a reply's text while it is sent (rpc_reply) */
+	size_t text_cap;
+	const struct rpc_method *last_method; /* found last: tried first (method_find) */
 };
 
 const char *const rpc_counter_names[RPC__COUNT] = {
@@ -224,69 +227,114 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
 		client_free(c);
 }
 
-/* Queues msg (its reference is taken) with fds, and tries to send. */
-static int client_send(struct rpc_client *c, struct json_object *msg, const int *fds,
-		       size_t nfds)
+/* Queues the message text[0, len) (NUL included) with fds (taken: closed on failure), and
+ * tries to send. */
+static int client_queue(struct rpc_client *c, const char *text, size_t len, const int *fds,
+			size_t nfds)
 {
-	struct rpc_out *o = NULL;
-	const char *text;
-	size_t len = 0;
-	int err = -ENOMEM;
+	struct rpc_out *o;
+	size_t sent = 0;
 
-	if (!msg)
+	if (c->dead)
 		goto fail;
-	text = varlink_msg_text(msg, &len);
-	if (!text)
-		goto fail;
-	if (c->dead) {
-		err = -ECONNRESET;
-		goto fail;
-	}
 	if (c->out_bytes + len > RPC_OUT_MAX_BYTES) {
-		err = -ECONNRESET;
-		json_object_put(msg);
-		msg = NULL;
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
 		client_drop(c, "output queue full (the client does not read its replies)");
-		return err;
+		return -ECONNRESET;
 	}
-	o = malloc(sizeof(*o) + len);
-	if (!o)
-		goto fail;
-	memcpy(o->data, text, len);
-	o->len = len;
+	if (!c->out && !nfds) {
+		/* Nothing queued: straight from the text to the socket, queueing only what it
+		 * did not take (a copy and a malloc/free less per reply). */
+		ssize_t n = fdpass_send(c->fd, text, len, NULL, 0, 1);
+
+		if (n < 0 && n != -EAGAIN) {
+			client_free(c);
+			return -ECONNRESET;
+		}
+		sent = n > 0 ? (size_t)n : 0;
+		if (sent == len) {
+			client_check_done(c);
+			return 0;
+		}
+	}
+	o = malloc(sizeof(*o) + len - sent);
+	if (!o && sent) { /* the rest of a message begun cannot be dropped alone */
+		client_drop(c, "out of memory");
+		return -ECONNRESET;
+	}
+	if (!o) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -ENOMEM;
+	}
+	memcpy(o->data, text + sent, len - sent);
+	o->len = len - sent;
 	o->off = 0;
 	o->next = NULL;
 	o->nfds = nfds;
 	if (nfds)
 		memcpy(o->fds, fds, nfds * sizeof(int));
-	json_object_put(msg);
 	*c->out_tail = o;
 	c->out_tail = &o->next;
-	c->out_bytes += len;
+	c->out_bytes += len - sent;
 	if (client_flush(c) < 0) {
 		client_free(c);
 		return -ECONNRESET;
 	}
 	return 0;
 fail:
-	json_object_put(msg);
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
-	return err;
+	return -ECONNRESET;
+}
+
+/* Queues msg (its reference is taken) with fds, and tries to send. */
+static int client_send(struct rpc_client *c, struct json_object *msg, const int *fds,
+		       size_t nfds)
+{
+	size_t len = 0;
+	const char *text = msg ? varlink_msg_text(msg, &len) : NULL;
+	int r;
+
+	if (!text) {
+		json_object_put(msg);
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -ENOMEM;
+	}
+	r = client_queue(c, text, len, fds, nfds);
+	json_object_put(msg);
+	return r;
 }
 
 int rpc_reply(struct rpc_client *c, struct json_object *params, bool continues,
 	      const int *fds, size_t nfds)
 {
+	size_t len;
+	int r;
+
 	if (c->oneway) {
 		json_object_put(params);
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
 		return 0;
 	}
-	return client_send(c, varlink_reply_new(params, continues), fds, nfds);
+	/* The envelope written around the parameters' text: no object built per reply. */
+	r = varlink_reply_text(params, continues, &c->srv->text, &c->srv->text_cap, &len);
+	json_object_put(params);
+	if (r < 0) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		return r;
+	}
+	r = client_queue(c, c->srv->text, len, fds, nfds);
+	if (c->srv->text_cap > RPC_READ_CHUNK) { /* a large value's: not kept */
+		free(c->srv->text);
+		c->srv->text = NULL;
+		c->srv->text_cap = 0;
+	}
+	return r;
 }
 
 int rpc_error(struct rpc_client *c, const char *error, struct json_object *params)
@@ -403,16 +451,20 @@ struct json_object *rpc_endpoint_json(struct in_addr a, uint16_t port)
 	return e;
 }
 
-static const struct rpc_method *method_find(const char *name, bool *iface_known,
-					    const char *iface)
+static const struct rpc_method *method_find(struct rpc_server *srv, const char *name,
+					    bool *iface_known, const char *iface)
 {
+	size_t il = strlen(iface);
+
 	*iface_known = false;
+	/* A client mostly calls one method over and over (a KV load: Get after Get): the
+	 * last one found is tried first, one strcmp instead of a walk over every table. */
+	if (srv->last_method && strcmp(srv->last_method->name, name) == 0)
+		return srv->last_method;
 	for (size_t t = 0; t < sizeof(rpc_tables) / sizeof(rpc_tables[0]); t++)
 		for (const struct rpc_method *m = rpc_tables[t]; m->name; m++) {
-			size_t il = strlen(iface);
-
 			if (strcmp(m->name, name) == 0)
-				return m;
+				return srv->last_method = m;
 			if (strncmp(m->name, iface, il) == 0 && m->name[il] == '.')
 				*iface_known = true;
 		}
@@ -459,7 +511,7 @@ static void dispatch(struct rpc_client *c, struct json_object *msg)
 	}
 	c->oneway = call.oneway;
 	req.errno_error = errno_error_of(call.interface);
-	m = method_find(call.method, &iface_known, call.interface);
+	m = method_find(c->srv, call.method, &iface_known, call.interface);
 	keep_order(c, m);
 	if (!m) {
 		rpc_count(c, RPC_RpcMethodNotFound);
@@ -811,6 +863,7 @@ void rpc_server_stop(struct ustackd *d)
 	close(srv->fd);
 	if (!srv->activated)
 		unlink(d->cfg.control);
+	free(srv->text);
 	free(srv);
 	d->rpc = NULL;
 }

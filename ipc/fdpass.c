@@ -31,8 +31,10 @@ ssize_t fdpass_send(int sock, const void *buf, size_t len, const int *fds, size_
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
+	/* Without fds, send(): the kernel then copies no msghdr and no iovec array in. */
 	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
+		n = nfds ? sendmsg(sock, &mh, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0))
+			 : send(sock, buf, len, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }

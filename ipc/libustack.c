@@ -130,7 +130,8 @@ void uclient_clear_error(struct ustack *u)
 	u->errname[0] = 0;
 }
 
-/* varlink's own errors, as the errno a C caller expects. */
+/* varlink's own errors and io.ustack.KV's (errors without an errno parameter), as the
+ * errno a C caller expects: the store's own errnos (daemon/kv/kv.h) for KV. */
 static const struct {
 	const char *name;
 	int err;
@@ -141,21 +142,32 @@ static const struct {
 	{ "org.varlink.service.InvalidParameter", EINVAL },
 	{ "org.varlink.service.ExpectedMore", EINVAL },
 	{ "org.varlink.service.PermissionDenied", EPERM },
+	{ "io.ustack.KV.NotFound", ENOENT },
+	{ "io.ustack.KV.DictionaryExpected", ENOTDIR },
+	{ "io.ustack.KV.ValueExpected", EISDIR },
+	{ "io.ustack.KV.NoSpace", ENOSPC }, /* EFBIG for reason "value_too_large" */
+	{ "io.ustack.KV.AlreadyPresent", EEXIST },
+	{ "io.ustack.KV.InvalidKey", EINVAL },
+	{ "io.ustack.KV.StorageError", EIO },
+	{ "io.ustack.KV.TooLarge", EMSGSIZE },
 };
 
 int uclient_set_error(struct ustack *u, const char *error, struct json_object *params)
 {
-	const char *en = NULL, *msg = NULL, *param = NULL;
+	const char *en = NULL, *msg = NULL, *param = NULL, *reason = NULL;
 	size_t i;
 	int err = EIO;
 
 	snprintf(u->errname, sizeof(u->errname), "%s", error);
 	varlink_get_string(params, "errno", &en);
 	varlink_get_string(params, "message", &msg);
-	/* What the service errors name: the parameter, method or interface at fault. */
+	varlink_get_string(params, "reason", &reason);
+	/* What the service errors name: the parameter, method or interface at fault; KV's
+	 * errors: the key. */
 	if (varlink_get_string(params, "parameter", &param) < 0 &&
-	    varlink_get_string(params, "method", &param) < 0)
-		varlink_get_string(params, "interface", &param);
+	    varlink_get_string(params, "method", &param) < 0 &&
+	    varlink_get_string(params, "interface", &param) < 0)
+		varlink_get_string(params, "key", &param);
 	if (en) {
 		err = varlink_errno_from_name(en);
 		if (!err)
@@ -164,12 +176,16 @@ int uclient_set_error(struct ustack *u, const char *error, struct json_object *p
 		for (i = 0; i < sizeof(service_errors) / sizeof(service_errors[0]); i++)
 			if (strcmp(error, service_errors[i].name) == 0)
 				err = service_errors[i].err;
+		if (err == ENOSPC && reason && strcmp(reason, "value_too_large") == 0)
+			err = EFBIG;
 	}
 	if (msg)
 		snprintf(u->errmsg, sizeof(u->errmsg), "%s", msg);
 	else if (err == EPERM)
 		snprintf(u->errmsg, sizeof(u->errmsg),
 			 "permission denied: needs uid 0 or the daemon's uid (%s)", error);
+	else if (param && reason)
+		snprintf(u->errmsg, sizeof(u->errmsg), "%s: %s (%s)", error, param, reason);
 	else if (param)
 		snprintf(u->errmsg, sizeof(u->errmsg), "%s: %s", error, param);
 	else if (!en)

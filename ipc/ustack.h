@@ -145,8 +145,9 @@ int ustack_ping(struct ustack *u, const char *host, const struct ustack_ping_opt
 /* Any method, parameters as JSON text (NULL: {}). `fn` gets each reply's parameters as
  * JSON text, with `continues` set on all but the last; returning non-zero stops the call
  * (the connection is then reopened). `more`: ask for streamed replies. An error reply
- * ends the call with its errno (-EIO for a non-Errno varlink error: see
- * ustack_error_message()). */
+ * ends the call with its errno: an Errno error's, varlink's own errors' and io.ustack.KV's
+ * as the interface files say (KV's NotFound is -ENOENT, TooLarge -EMSGSIZE, ...), -EIO
+ * for any other (see ustack_error_message()). */
 typedef int (*ustack_reply_fn)(const char *params_json, int continues, void *ctx);
 int ustack_call(struct ustack *u, const char *method, const char *params_json, int more,
 		ustack_reply_fn fn, void *ctx);

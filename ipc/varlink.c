@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ipc/varlink_json.h"
+
 /* Largest errno value tried when turning a name back into a number. */
 #define VARLINK_ERRNO_LAST 200
 
@@ -31,6 +33,9 @@ void varlink_reader_fini(struct varlink_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->len = r->start = r->cap = r->scanned = 0;
+	if (r->tok)
+		json_tokener_free(r->tok);
+	r->tok = NULL;
 }
 
 int varlink_reader_reserve(struct varlink_reader *r, size_t want, char **space,
@@ -145,35 +150,50 @@ static bool json_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Parses exactly text[0, len) (text[len] is NUL): one JSON value, nothing but whitespace
- * after it. */
-static int parse_json(const char *text, size_t len, struct json_object **out)
+/* A parser that held a string this long is freed after the message rather than kept:
+ * json-c keeps its string buffer as large as the longest string it has read. */
+#define VARLINK_TOK_KEEP_BYTES (64u << 10)
+
+/* Parses exactly text[0, len) (text[len] is NUL) with r's parser: one JSON value, nothing
+ * but whitespace after it. */
+static int parse_json(struct varlink_reader *r, const char *text, size_t len,
+		      struct json_object **out)
 {
-	struct json_tokener *tok;
 	struct json_object *obj;
 	size_t end;
+	int err = 0;
 
 	if (len > INT32_MAX)
 		return -EMSGSIZE;
-	tok = json_tokener_new();
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* The common small calls without json-c's tokener; it decides all the rest. */
+	if (varlink_json_parse_fast(text, len, out) == 0)
+		return 0;
+	if (!r->tok) {
+		r->tok = json_tokener_new();
+		if (!r->tok)
+			return -ENOMEM;
+		json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT);
+	}
+	json_tokener_reset(r->tok);
 	/* The NUL is passed too: json-c needs it to know that a number at the end is
 	 * complete (text[len] is the frame's NUL). */
-	obj = json_tokener_parse_ex(tok, text, (int)len + 1);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		json_tokener_free(tok);
-		return -EBADMSG;
+	obj = json_tokener_parse_ex(r->tok, text, (int)len + 1);
+	if (json_tokener_get_error(r->tok) != json_tokener_success) {
+		err = -EBADMSG;
+	} else {
+		end = json_tokener_get_parse_end(r->tok);
+		while (end < len && json_ws(text[end]))
+			end++;
+		if (end != len)
+			err = -EBADMSG;
 	}
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	while (end < len && json_ws(text[end]))
-		end++;
-	if (end != len) {
+	if (len > VARLINK_TOK_KEEP_BYTES) {
+		json_tokener_free(r->tok);
+		r->tok = NULL;
+	}
+	if (err < 0) {
 		json_object_put(obj);
-		return -EBADMSG;
+		return err;
 	}
 	*out = obj;
 	return 0;
@@ -204,7 +224,7 @@ int varlink_reader_next(struct varlink_reader *r, struct json_object **msg)
 		r->failed = true;
 		return -EMSGSIZE;
 	}
-	err = parse_json(text, mlen, &obj);
+	err = parse_json(r, text, mlen, &obj);
 	r->start += mlen + 1;
 	r->scanned = 0;
 	if (r->start == r->len) {
@@ -435,6 +455,36 @@ const char *varlink_msg_text(struct json_object *msg, size_t *len)
 		return NULL;
 	*len = n + 1; /* json-c terminates the text: the NUL is the frame's end */
 	return s;
+}
+
+int varlink_reply_text(struct json_object *params, bool continues, char **buf, size_t *cap,
+		       size_t *len)
+{
+	static const char head[] = "{\"parameters\":", head_more[] = "{\"continues\":true,"
+									"\"parameters\":";
+	const char *h = continues ? head_more : head, *p = "{}";
+	size_t hlen = continues ? sizeof(head_more) - 1 : sizeof(head) - 1, plen = 2, need;
+
+	if (params) {
+		p = json_object_to_json_string_length(
+			params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
+		if (!p)
+			return -ENOMEM;
+	}
+	need = hlen + plen + 2; /* "}" and the NUL */
+	if (need > *cap) {
+		char *nb = realloc(*buf, need);
+
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = need;
+	}
+	memcpy(*buf, h, hlen);
+	memcpy(*buf + hlen, p, plen);
+	memcpy(*buf + hlen + plen, "}", 2);
+	*len = need;
+	return 0;
 }
 
 const char *varlink_errno_name(int err)

@@ -39,11 +39,14 @@ struct varlink_reader {
 	size_t cur_nfds;
 	uint64_t fds_dropped; /* closed: more than VARLINK_FDS_MAX for one message */
 	bool failed;	      /* a framing error happened: the stream cannot go on */
+	/* json-c's parser, kept from one message to the next (NULL until the first):
+	 * a new one per message cost three allocations and frees */
+	struct json_tokener *tok;
 };
 
 /* max_bytes 0: VARLINK_MSG_MAX_BYTES. */
 void varlink_reader_init(struct varlink_reader *r, size_t max_bytes);
-/* Frees the buffer and closes every fd still held. */
+/* Frees the buffer and the parser and closes every fd still held. */
 void varlink_reader_fini(struct varlink_reader *r);
 
 /* Space for at least `want` more bytes to read into (recv() straight into the reader):
@@ -108,6 +111,12 @@ struct json_object *varlink_error_errno_new(const char *error, int err, const ch
 /* The wire text of msg, NUL included in *len (borrowed from msg, valid while it lives
  * unchanged). NULL only on allocation failure. */
 const char *varlink_msg_text(struct json_object *msg, size_t *len);
+/* The wire text of a reply, the same bytes as varlink_msg_text(varlink_reply_new(params,
+ * continues)), into *buf (grown as needed, *cap its size; params NULL: {}), NUL included in
+ * *len: the envelope is written around the parameters' own text instead of being built as
+ * an object (the server's path for every reply). params is not taken. 0 or -ENOMEM. */
+int varlink_reply_text(struct json_object *params, bool continues, char **buf, size_t *cap,
+		       size_t *len);
 
 /* "ECONNRESET" for ECONNRESET or -ECONNRESET; "EUNKNOWN" for a value without a name. */
 const char *varlink_errno_name(int err);

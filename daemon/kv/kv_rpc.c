@@ -75,8 +75,20 @@ static int param_u64(struct json_object *params, const char *name, uint64_t *out
 	return 0;
 }
 
-/* A required base64 parameter, decoded into a new buffer. */
-static int param_bytes(struct json_object *params, const char *name, uint8_t **buf, size_t *len)
+/* The bytes a base64 parameter decodes to at most (0 when absent or not a string). */
+static size_t param_bytes_max(struct json_object *params, const char *name)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(params, name, &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	return (size_t)json_object_get_string_len(v) / 4 * 3;
+}
+
+/* A required base64 parameter, decoded into the write's value buffer (sized beforehand by
+ * param_bytes_max(): one allocation for all the values of a batch, not one each). */
+static int param_bytes(struct json_object *params, const char *name, struct kv_rpc_write *w,
+		       const void **buf, size_t *len)
 {
 	struct json_object *v;
 	const char *text;
@@ -86,14 +98,12 @@ static int param_bytes(struct json_object *params, const char *name, uint8_t **b
 		return -EINVAL;
 	text = json_object_get_string(v);
 	tlen = (size_t)json_object_get_string_len(v);
-	*buf = malloc(tlen / 4 * 3 + 1);
-	if (!*buf)
-		return -ENOMEM;
-	if (base64_decode(text, tlen, *buf, len) < 0) {
-		free(*buf);
-		*buf = NULL;
+	if (tlen / 4 * 3 > w->values_cap - w->values_len)
+		return -EINVAL; /* cannot be: sized from the same string */
+	if (base64_decode(text, tlen, w->values + w->values_len, len) < 0)
 		return -EINVAL;
-	}
+	*buf = w->values + w->values_len;
+	w->values_len += *len;
 	return 0;
 }
 
@@ -162,13 +172,37 @@ static const char *kind_name(enum kv_kind k)
 	return k == KV_VALUE ? "value" : "dictionary";
 }
 
-/* A reply {name: base64(data)}; takes data. */
-static int reply_bytes(struct kv_rpc_result *res, const char *name, uint8_t *data, size_t len)
+/* TooLarge: len bytes of key's value, more than one reply carries. */
+static int too_large(const struct kv_rpc_store *st, struct kv_rpc_result *res, const char *key,
+		     size_t len)
 {
-	char *text = malloc(base64_encoded_len(len) + 1);
 	struct json_object *p = json_object_new_object();
+
+	if (p) {
+		json_object_object_add(p, "key", json_object_new_string(key));
+		json_object_object_add(p, "size", json_object_new_int64((int64_t)len));
+		json_object_object_add(p, "max_bytes",
+				       json_object_new_int64((int64_t)st->max_reply_value_bytes));
+	}
+	return result(res, KV_ERR("TooLarge"), p);
+}
+
+/* A reply {value: base64(data)}, or TooLarge; takes data. Checked on the value read, not
+ * by a size lookup first: an ordinary Get costs one lookup. */
+static int reply_value(const struct kv_rpc_store *st, struct kv_rpc_result *res,
+		       const char *key, uint8_t *data, size_t len)
+{
+	const char *name = "value";
+	char *text;
+	struct json_object *p;
 	int r = -ENOMEM;
 
+	if (st->max_reply_value_bytes && len > st->max_reply_value_bytes) {
+		free(data);
+		return too_large(st, res, key, len);
+	}
+	text = malloc(base64_encoded_len(len) + 1);
+	p = json_object_new_object();
 	if (text && p) {
 		base64_encode(data, len, text);
 		json_object_object_add(p, name,
@@ -205,7 +239,7 @@ static int h_get(const struct kv_rpc_store *st, struct json_object *params, cons
 	int r = kv_get(st->kv, key, &v, &len);
 
 	(void)params;
-	return r < 0 ? store_error(res, r, key, NULL, -1) : reply_bytes(res, "value", v, len);
+	return r < 0 ? store_error(res, r, key, NULL, -1) : reply_value(st, res, key, v, len);
 }
 
 static int h_get_partial(const struct kv_rpc_store *st, struct json_object *params,
@@ -221,7 +255,7 @@ static int h_get_partial(const struct kv_rpc_store *st, struct json_object *para
 	if (param_u64(params, "length", &length) < 0)
 		return invalid_parameter(res, "length");
 	r = kv_get_partial(st->kv, key, offset, length, &v, &len);
-	return r < 0 ? store_error(res, r, key, NULL, -1) : reply_bytes(res, "value", v, len);
+	return r < 0 ? store_error(res, r, key, NULL, -1) : reply_value(st, res, key, v, len);
 }
 
 static int h_list(const struct kv_rpc_store *st, struct json_object *params, const char *key,
@@ -301,15 +335,12 @@ static int h_size(const struct kv_rpc_store *st, struct json_object *params, con
 }
 
 /* One write operation from its parameters (a call's, or a batch element's): the op filled
- * in, *buf the decoded value to free after the write. Returns 0, or the name of the bad
- * parameter in *bad (-EINVAL), or -ENOMEM. */
-static int parse_op(struct json_object *o, enum kv_op_kind kind, struct kv_op *op,
-		    uint8_t **buf, const char **bad)
+ * in, its value decoded into w->values. Returns 0, or the name of the bad parameter in
+ * *bad (-EINVAL). */
+static int parse_op(struct json_object *o, enum kv_op_kind kind, struct kv_rpc_write *w,
+		    struct kv_op *op, const char **bad)
 {
-	int r;
-
 	*op = (struct kv_op){ .kind = kind };
-	*buf = NULL;
 	/* A Rename call names its source "source"; a batch operation, like all, "key". */
 	*bad = kind == KV_OP_RENAME && !json_object_object_get_ex(o, "op", NULL) ? "source" : "key";
 	if (param_string(o, *bad, &op->key) < 0)
@@ -326,9 +357,7 @@ static int parse_op(struct json_object *o, enum kv_op_kind kind, struct kv_op *o
 	if (kind == KV_OP_REMOVE)
 		return 0;
 	*bad = "value";
-	r = param_bytes(o, "value", buf, &op->len);
-	op->value = *buf;
-	return r;
+	return param_bytes(o, "value", w, &op->value, &op->len);
 }
 
 static int op_kind(const char *name, enum kv_op_kind *kind)
@@ -355,24 +384,26 @@ void kv_rpc_write_free(struct kv_rpc_write *w)
 {
 	if (!w)
 		return;
-	for (size_t i = 0; w->bufs && i < w->n; i++)
-		free(w->bufs[i]);
-	free(w->bufs);
-	free(w->ops);
+	free(w->values);
 	free(w);
 }
 
-static struct kv_rpc_write *write_new(size_t n, bool batch)
+/* A write of n operations whose values decode to at most values_max bytes. */
+static struct kv_rpc_write *write_new(size_t n, bool batch, size_t values_max)
 {
-	struct kv_rpc_write *w = calloc(1, sizeof(*w));
+	struct kv_rpc_write *w;
 
+	if (n > (SIZE_MAX - sizeof(*w)) / sizeof(w->ops_mem[0]))
+		return NULL;
+	w = calloc(1, sizeof(*w) + n * sizeof(w->ops_mem[0]));
 	if (!w)
 		return NULL;
 	w->n = n;
 	w->batch = batch;
-	w->ops = calloc(n ? n : 1, sizeof(*w->ops));
-	w->bufs = calloc(n ? n : 1, sizeof(*w->bufs));
-	if (!w->ops || !w->bufs) {
+	w->ops = w->ops_mem;
+	w->values_cap = values_max;
+	w->values = malloc(values_max ? values_max : 1);
+	if (!w->values) {
 		kv_rpc_write_free(w);
 		return NULL;
 	}
@@ -394,9 +425,7 @@ static int parse_batch(struct json_object *arr, struct kv_rpc_write *w,
 
 		if (json_object_is_type(o, json_type_object) && param_string(o, "op", &opname) == 0 &&
 		    op_kind(opname, &kind) == 0)
-			r = parse_op(o, kind, &w->ops[i], &w->bufs[i], &bad);
-		if (r == -ENOMEM)
-			return r;
+			r = parse_op(o, kind, w, &w->ops[i], &bad);
 		if (r < 0) {
 			snprintf(bad_name, sizeof(bad_name), "operations[%zu].%s", i, bad);
 			r = invalid_parameter(res, bad_name);
@@ -404,6 +433,23 @@ static int parse_batch(struct json_object *arr, struct kv_rpc_write *w,
 		}
 	}
 	return 0;
+}
+
+/* What the values of a call (arr NULL) or of a Batch's operations decode to at most. */
+static size_t values_max(struct json_object *params, struct json_object *arr)
+{
+	size_t n, sum = 0;
+
+	if (!arr)
+		return param_bytes_max(params, "value");
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+
+		if (json_object_is_type(o, json_type_object))
+			sum += param_bytes_max(o, "value"); /* each below the message's size */
+	}
+	return sum;
 }
 
 static const struct {
@@ -449,13 +495,14 @@ int kv_rpc_write_parse(const char *member, struct json_object *params, bool may_
 		goto parse;
 	return r < 0 ? r : 1;
 parse:
-	w = write_new(arr ? json_object_array_length(arr) : 1, arr != NULL);
+	w = write_new(arr ? json_object_array_length(arr) : 1, arr != NULL,
+		      values_max(params, arr));
 	if (!w)
 		return -ENOMEM;
 	if (arr) {
 		r = parse_batch(arr, w, res);
 	} else {
-		r = parse_op(params, writes[i].kind, &w->ops[0], &w->bufs[0], &bad);
+		r = parse_op(params, writes[i].kind, w, &w->ops[0], &bad);
 		if (r == -EINVAL)
 			r = invalid_parameter(res, bad) < 0 ? -ENOMEM : 1;
 	}

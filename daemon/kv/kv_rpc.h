@@ -19,6 +19,9 @@ struct kv_rpc_store {
 	const char *path;     /* the LMDB directory; NULL: in memory */
 	size_t map_size_bytes;
 	size_t max_value_bytes;
+	/* Get and GetPartial answer TooLarge for more value bytes than this (the most whose
+	 * base64 fits one reply); 0: no limit */
+	size_t max_reply_value_bytes;
 };
 
 struct kv_rpc_result {
@@ -40,11 +43,13 @@ int kv_rpc_call(const struct kv_rpc_store *st, const char *member, struct json_o
  * (bad parameters, PermissionDenied: nothing to run), -ENOENT for a member that is not a
  * write, -ENOMEM. w borrows the key strings of params: keep params until finish. */
 struct kv_rpc_write {
-	struct kv_op *ops;
-	uint8_t **bufs;		 /* the decoded values, one per operation (or NULL) */
+	struct kv_op *ops;	 /* n, in the same allocation as the struct */
+	uint8_t *values;	 /* the decoded values of all operations, one after another */
+	size_t values_cap, values_len;
 	size_t n;
 	bool batch;		 /* a Batch call: its errors carry the index */
 	struct kv_batch_req req; /* ops and n for kv_group_commit(); result and failed out */
+	struct kv_op ops_mem[];
 };
 
 int kv_rpc_write_parse(const char *member, struct json_object *params, bool may_write,

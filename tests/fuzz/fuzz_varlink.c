@@ -5,14 +5,18 @@
  * so that messages split across reads and several per read are both covered. Every whole
  * message is checked as a call and as a reply, its typed parameters read, and an error
  * reply built and framed for it, as the server does. Nothing may crash, overflow, leak or
- * hang. A small message limit (4 KiB) makes the oversize path reachable. Seeds:
+ * hang. A small message limit (4 KiB) makes the oversize path reachable. The input's text
+ * is also parsed by the lean parser (ipc/varlink_json.h) and, when it takes it, by json-c,
+ * which must agree. Seeds:
  * tests/fuzz/corpus/varlink. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ipc/varlink.h"
+#include "ipc/varlink_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,6 +54,38 @@ static void fz_message(struct json_object *msg)
 		(void)varlink_errno_from_name(reply.error);
 }
 
+/* The lean parser against json-c: whatever it takes (the input's text up to its first
+ * NUL), json-c's strict tokener must parse, whole, to an equal object. */
+static void fz_fast_parser(const uint8_t *data, size_t size)
+{
+	size_t len = strnlen((const char *)data, size);
+	char *text = malloc(len + 1);
+	struct json_object *fast, *slow = NULL;
+	struct json_tokener *tok;
+
+	if (!text)
+		return;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (varlink_json_parse_fast(text, len, &fast) != 0) {
+		free(text);
+		return;
+	}
+	tok = json_tokener_new();
+	if (tok) {
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		slow = json_tokener_parse_ex(tok, text, (int)len + 1);
+		if (json_tokener_get_error(tok) != json_tokener_success)
+			__builtin_trap(); /* taken by the lean parser, refused by json-c */
+		if (!json_object_equal(fast, slow))
+			__builtin_trap();
+		json_tokener_free(tok);
+	}
+	json_object_put(slow);
+	json_object_put(fast);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct varlink_reader r;
@@ -57,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
+	fz_fast_parser(data + 1, size - 1);
 	chunk = (size_t)data[0] + 1;
 	varlink_reader_init(&r, 4096);
 	while (off < size) {

@@ -101,6 +101,10 @@ if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 	ctl_case "kv set of a 9 MiB value (in pieces)" 0 "" kv set /ctl/big <"$IT_DIR/big.bin"
 	kv get /ctl/big >"$IT_DIR/big.out"
 	check "kv get of a 9 MiB value (in pieces), byte-exact" cmp "$IT_DIR/big.bin" "$IT_DIR/big.out"
+	ctl_case "kv --json get of a 9 MiB value: exit 1 (one reply)" 1 "" \
+		"$CTL" --socket "$SOCK" --json kv get /ctl/big
+	check "kv --json get of a 9 MiB value: too large, on stderr" \
+		grep -q "ustackctl: /ctl/big: value too large for one reply" "$IT_DIR/ctl.err"
 	ctl_case "kv set: unprivileged uid refused" 1 "" \
 		setpriv --reuid 65534 --regid "$gid" --clear-groups "$CTL" --socket "$SOCK" kv set /u x
 	ctl_case "kv get: unprivileged uid allowed" 0 "value" \

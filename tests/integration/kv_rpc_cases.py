@@ -157,8 +157,10 @@ def cmd_methods(path):
                                                           'value': b64(chunk)})
     check('a 9 MiB value written with Set + SetPartial', ok)
     r = call(c, 'Get', {'key': '/m/big'})
-    check('Get of a 9 MiB value: EMSGSIZE, use GetPartial', err(r) == 'io.ustack.Stack.Errno'
-          and r['parameters'].get('errno') == 'EMSGSIZE', r)
+    check('Get of a 9 MiB value: TooLarge with its size, use GetPartial',
+          err(r) == 'io.ustack.KV.TooLarge' and r['parameters'].get('key') == '/m/big'
+          and r['parameters'].get('size') == len(big)
+          and 0 < r['parameters'].get('max_bytes', 0) < len(big), r)
     got = b''
     for off in range(0, len(big), 4 << 20):
         got += base64.b64decode(call(c, 'GetPartial', {'key': '/m/big', 'offset': off,

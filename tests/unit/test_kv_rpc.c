@@ -77,7 +77,8 @@ START_TEST(test_base64)
 		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
 	};
 	static const char *const bad[] = { "Zg=", "Zg", "Zh==", "Zm9=", "Z===", "Zg=a", "Zm9v\n",
-					   "Zm 9", "Zm9v====", "=Zg=" };
+					   "Zm 9", "Zm9v====", "=Zg=", "Zm*vYmFy", "Zm9v\xc3\xa9" "Fy",
+					   "Zm9=Zm9v", "Zm9vYmF\x01" };
 	char enc[16];
 	uint8_t dec[16], all[256];
 	char big[base64_encoded_len(256) + 1];
@@ -215,6 +216,8 @@ START_TEST(test_batch)
 			   "{\"op\": \"set\", \"key\": \"/b/3\", \"value\": \"Mw==\"}]}");
 	assert_ok("Get", "{\"key\": \"/b/2\"}");
 	ck_assert_str_eq(field("value"), "MTI="); /* "12" */
+	assert_ok("Get", "{\"key\": \"/b/3\"}"); /* each value decoded in its own place */
+	ck_assert_str_eq(field("value"), "Mw==");
 	assert_error("Batch", "{\"operations\": ["
 			      "{\"op\": \"remove\", \"key\": \"/b\"},"
 			      "{\"op\": \"set\", \"key\": \"/c\", \"value\": \"\"},"
@@ -237,6 +240,25 @@ START_TEST(test_batch)
 	assert_ok("Batch", "{\"operations\": []}");
 	assert_ok("Exists", "{\"key\": \"/b/3\"}");
 	ck_assert_str_eq(field("kind"), "value");
+}
+END_TEST
+
+/* A value (or slice) larger than one reply carries: TooLarge with its size and the limit,
+ * nothing encoded; what fits is read. */
+START_TEST(test_too_large)
+{
+	st.max_reply_value_bytes = 4;
+	assert_ok("Set", "{\"key\": \"/v\", \"value\": \"aGVsbG8=\"}"); /* "hello" */
+	assert_error("Get", "{\"key\": \"/v\"}", "io.ustack.KV.TooLarge", "/v");
+	ck_assert_str_eq(field("size"), "5");
+	ck_assert_str_eq(field("max_bytes"), "4");
+	assert_error("GetPartial", "{\"key\": \"/v\", \"offset\": 0, \"length\": 9}",
+		     "io.ustack.KV.TooLarge", "/v");
+	assert_ok("GetPartial", "{\"key\": \"/v\", \"offset\": 1, \"length\": 9}");
+	ck_assert_str_eq(field("value"), "ZWxsbw=="); /* "ello" */
+	assert_ok("Set", "{\"key\": \"/w\", \"value\": \"aGVsbA==\"}"); /* "hell" */
+	assert_ok("Get", "{\"key\": \"/w\"}");
+	ck_assert_str_eq(field("value"), "aGVsbA==");
 }
 END_TEST
 
@@ -311,6 +333,7 @@ static Suite *kv_rpc_suite(void)
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_parameters_and_permission);
 	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_group_commit);
 	suite_add_tcase(s, tc);
 	return s;

@@ -206,6 +206,21 @@ static void srv_errors(int c)
 				 -1);
 		else if (strstr(buf, "ArpAdd"))
 			srv_send(c, "{\"error\":\"org.varlink.service.PermissionDenied\"}", -1);
+		else if (strstr(buf, "KV.Get\""))
+			srv_send(c, "{\"error\":\"io.ustack.KV.NotFound\",\"parameters\":"
+				    "{\"key\":\"/a/b\"}}", -1);
+		else if (strstr(buf, "KV.GetPartial"))
+			srv_send(c, "{\"error\":\"io.ustack.KV.TooLarge\",\"parameters\":"
+				    "{\"key\":\"/big\",\"size\":9,\"max_bytes\":8}}", -1);
+		else if (strstr(buf, "KV.Set"))
+			srv_send(c, "{\"error\":\"io.ustack.KV.NoSpace\",\"parameters\":"
+				    "{\"key\":\"/k\",\"reason\":\"value_too_large\"}}", -1);
+		else if (strstr(buf, "KV.Remove"))
+			srv_send(c, "{\"error\":\"io.ustack.KV.NoSpace\",\"parameters\":"
+				    "{\"key\":\"/k\",\"reason\":\"store_full\"}}", -1);
+		else if (strstr(buf, "KV.List"))
+			srv_send(c, "{\"error\":\"io.ustack.KV.DictionaryExpected\","
+				    "\"parameters\":{\"key\":\"/v\"}}", -1);
 		else
 			srv_send(c, "{\"error\":\"org.varlink.service.MethodNotFound\","
 				    "\"parameters\":{\"method\":\"x.Y\"}}", -1);
@@ -227,6 +242,16 @@ START_TEST(errors_become_errno_with_message)
 	ck_assert_int_eq(ustack_call(u, "x.Y", NULL, 0, NULL, NULL), -EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(ustack_error_message(u), "x.Y"));
 	ck_assert_int_eq(ustack_call(u, "x.Y", "[not an object", 0, NULL, NULL), -EINVAL);
+	/* io.ustack.KV's errors: the store's errnos, the key in the message */
+	ck_assert_int_eq(ustack_call(u, "io.ustack.KV.Get", "{\"key\":\"/a/b\"}", 0, NULL, NULL),
+			 -ENOENT);
+	ck_assert_str_eq(ustack_error_message(u), "io.ustack.KV.NotFound: /a/b");
+	ck_assert_int_eq(ustack_call(u, "io.ustack.KV.GetPartial", NULL, 0, NULL, NULL),
+			 -EMSGSIZE);
+	ck_assert_int_eq(ustack_call(u, "io.ustack.KV.Set", NULL, 0, NULL, NULL), -EFBIG);
+	ck_assert_str_eq(ustack_error_message(u), "io.ustack.KV.NoSpace: /k (value_too_large)");
+	ck_assert_int_eq(ustack_call(u, "io.ustack.KV.Remove", NULL, 0, NULL, NULL), -ENOSPC);
+	ck_assert_int_eq(ustack_call(u, "io.ustack.KV.List", NULL, 0, NULL, NULL), -ENOTDIR);
 	ustack_close(u);
 	stop_server();
 }

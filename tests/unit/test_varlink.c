@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 
 #include "ipc/fdpass.h"
 #include "ipc/varlink.h"
+#include "ipc/varlink_json.h"
 
 /* Open fds of this process, to show that nothing leaks. */
 static int open_fds(void)
@@ -343,6 +345,106 @@ START_TEST(builders_round_trip)
 }
 END_TEST
 
+/* json-c's strict parse of a whole text, as the reader falls back to (NULL: refused). */
+static struct json_object *jsonc_strict(const char *text)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+
+	ck_assert_ptr_nonnull(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* The lean parser takes the usual calls and builds what json-c builds; everything else,
+ * valid or not, it leaves to json-c (-EAGAIN). */
+START_TEST(fast_parser_agrees_with_json_c)
+{
+	static const char *const taken[] = {
+		"{\"method\":\"io.ustack.KV.Get\",\"parameters\":{\"key\":\"/bench/k0042\"}}",
+		" {\"method\" : \"x.Y\" , \"more\":true,\"oneway\":false,\"parameters\":"
+		"{\"a\":[1,-2,0,[],{}],\"b\":null}}\n",
+		"{\"operations\":[{\"op\":\"set\",\"key\":\"/a\",\"value\":\"eHg=\"},"
+		"{\"op\":\"remove\",\"key\":\"/b\"}]}",
+		"{\"a\":1,\"a\":\"again\"}", "{}", "{\"\":123456789012345678}",
+		"{\"n\":-123456789012345678,\"t\":[true,false,null],\"s\":\"a b/c~\"}",
+	};
+	static const char *const left[] = {
+		"{\"a\":\"\\n\"}", "{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":-0}", "{\"a\":01}",
+		"{\"a\":1234567890123456789}", "{\"a\":\"\xc3\xa9\"}", "{\"a\":\"\t\"}", "[1]",
+		"\"s\"", "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\" 1}", "{\"a\":1} x", "{\"a\":tru}",
+		"{\"a\":truex}", "{\"a\":nul", "{\"a\":\"x", "{'a':1}", "{\"a\":+1}", "{\"a\":-}",
+		"", "   ", "{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}", "{\"a\":1}{}",
+		"{\"a\":\f1}",
+	};
+	char longkey[300 + 8];
+	struct json_object *o, *want;
+
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		ck_assert_msg(varlink_json_parse_fast(taken[i], strlen(taken[i]), &o) == 0,
+			      "not taken: %s", taken[i]);
+		want = jsonc_strict(taken[i]);
+		ck_assert_msg(want && json_object_equal(o, want), "differs from json-c: %s",
+			      taken[i]);
+		json_object_put(o);
+		json_object_put(want);
+	}
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+		ck_assert_msg(varlink_json_parse_fast(left[i], strlen(left[i]), &o) == -EAGAIN,
+			      "taken: %s", left[i]);
+	{ /* an array longer than the parser's stack of elements */
+		char big[16 + 300 * 4];
+		size_t at = (size_t)sprintf(big, "{\"a\":[");
+
+		for (int i = 0; i < 300; i++)
+			at += (size_t)sprintf(big + at, "%s%d", i ? "," : "", i);
+		strcpy(big + at, "]}");
+		ck_assert_int_eq(varlink_json_parse_fast(big, strlen(big), &o), 0);
+		want = jsonc_strict(big);
+		ck_assert(want && json_object_equal(o, want));
+		json_object_put(o);
+		json_object_put(want);
+	}
+	memset(longkey, 'k', sizeof(longkey));
+	memcpy(longkey, "{\"", 2);
+	memcpy(longkey + 300, "\":1}", 5);
+	ck_assert_int_eq(varlink_json_parse_fast(longkey, strlen(longkey), &o), -EAGAIN);
+}
+END_TEST
+
+/* The server's reply text is the bytes json-c prints for the reply object. */
+START_TEST(reply_text_as_json_c)
+{
+	static const char *const params[] = {
+		NULL, "{}", "{\"value\":\"aGVsbG8=\"}", "{\"a\":[1,2,{\"b\":null}],\"s\":\"x/\\\"\\n\\u0001\"}",
+	};
+	char *buf = NULL;
+	size_t cap = 0, len, want_len;
+
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		for (int more = 0; more < 2; more++) {
+			struct json_object *p = params[i] ? json_tokener_parse(params[i]) : NULL;
+			struct json_object *msg;
+			const char *want;
+
+			ck_assert(!params[i] || p);
+			ck_assert_int_eq(varlink_reply_text(p, more, &buf, &cap, &len), 0);
+			msg = varlink_reply_new(p, more);
+			want = varlink_msg_text(msg, &want_len);
+			ck_assert_uint_eq(len, want_len);
+			ck_assert_mem_eq(buf, want, len);
+			json_object_put(msg);
+		}
+	free(buf);
+}
+END_TEST
+
 START_TEST(errno_names)
 {
 	static const int errs[] = { ECONNREFUSED, ETIMEDOUT, ECONNRESET, EHOSTUNREACH, EINVAL,
@@ -540,6 +642,8 @@ static Suite *varlink_suite(void)
 	tcase_add_test(t, call_envelope);
 	tcase_add_test(t, reply_envelope);
 	tcase_add_test(t, builders_round_trip);
+	tcase_add_test(t, reply_text_as_json_c);
+	tcase_add_test(t, fast_parser_agrees_with_json_c);
 	tcase_add_test(t, errno_names);
 	tcase_add_test(t, typed_params);
 	suite_add_tcase(s, t);
