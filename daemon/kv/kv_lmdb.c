@@ -215,14 +215,14 @@ static int lmdb_checkpoint(struct kv_backend *b)
 }
 
 /* LMDB reuses a page freed by a commit only from the second commit after it (a reader
- * may still use the snapshot before it): two checkpoints in a row, the second one only
- * rewriting the applied seq. */
+ * may still use the snapshot before it): two checkpoints in a row, forced (each rewrites
+ * the applied seq), whatever the last one was. Only on a full map: it costs two synced
+ * LMDB commits. */
 static int lmdb_reclaim(struct kv_backend *b)
 {
 	int r;
 
-	if (!b->dirty)
-		return 0;
+	b->dirty = true;
 	r = lmdb_checkpoint(b);
 	if (r == 0) {
 		b->dirty = true;
