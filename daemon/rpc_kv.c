@@ -261,6 +261,28 @@ const struct rpc_method rpc_kv_methods[] = {
 	{ NULL },
 };
 
+void rpc_kv_counters(struct ustackd *d, struct json_object *counters)
+{
+	static const char *const names[] = {
+		"KvCheckpoints",    "KvCheckpointFailures", "KvWalRecords",
+		"KvWalBytes",	    "KvWalReplayedRecords", "KvWalPendingBytes",
+	};
+	struct kv_stats st;
+	uint64_t v[6];
+
+	if (!d->kv)
+		return;
+	kv_stats_get(d->kv, &st);
+	v[0] = st.checkpoints;
+	v[1] = st.checkpoint_failures;
+	v[2] = st.wal_records;
+	v[3] = st.wal_bytes;
+	v[4] = st.replayed_records;
+	v[5] = st.wal_pending_bytes;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		json_object_object_add(counters, names[i], json_object_new_int64((int64_t)v[i]));
+}
+
 void rpc_kv_stop(struct ustackd *d)
 {
 	rpc_kv_commit(d);
