@@ -402,13 +402,12 @@ int kv_wal_restart(struct kv_wal *w)
 	/* Recycling leaves the old records: their seqs are all covered by the checkpoint,
 	 * so a reader stops at them (kv_wal_replay). Truncating needs no flush for the same
 	 * reason: if the old records survive a crash they are skipped. */
-	if (!w->recycle && ftruncate(w->fd, 0) < 0)
-		return -errno;
-	if (!w->recycle)
-		w->size = 0;
 	w->off = 0;
 	w->last = 0;
-	return 0;
+	if (w->recycle)
+		return 0;
+	w->size = 0;
+	return ftruncate(w->fd, 0) < 0 ? -errno : 0;
 }
 
 uint64_t kv_wal_bytes(const struct kv_wal *w)
