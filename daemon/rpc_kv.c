@@ -1,8 +1,8 @@
 /* io.ustack.KV served (docs/kv.md "Serving it", docs/rpc.md): reads run at once through
  * kv_rpc_call(); writes of every client are collected during one turn of the loop and
  * committed together with kv_group_commit(), so that many clients share one commit and its
- * two fdatasyncs. A write is answered only after that commit returned (the durability
- * promise of io.ustack.KV.varlink).
+ * flush (one fdatasync of the redo log, docs/kv.md "Durability"). A write is answered only
+ * after that commit returned (the durability promise of io.ustack.KV.varlink).
  *
  * Ordering (varlink: the replies of one connection come in the order of its calls): any
  * other call from a client that has a write waiting commits the group first (rpc_server.c
