@@ -90,6 +90,17 @@ static void digest_root(struct kv *kv, uint8_t d[KV_DIGEST_BYTES])
 	ck_assert_int_eq(kv_digest(kv, "/", d), 0);
 }
 
+static void assert_bytes(struct kv *kv, const char *key, const uint8_t *want, size_t want_len)
+{
+	uint8_t *v;
+	size_t len;
+
+	ck_assert_int_eq(kv_get(kv, key, &v, &len), 0);
+	ck_assert_uint_eq(len, want_len);
+	ck_assert_mem_eq(v, want, len);
+	free(v);
+}
+
 static uint64_t pending_bytes(struct kv *kv)
 {
 	struct kv_stats st;
@@ -528,15 +539,7 @@ START_TEST(test_checkpoint_triggers)
 		snprintf(key, sizeof(key), "/k/%02d", i);
 		assert_value(kv, key, "value");
 	}
-	{
-		uint8_t *v;
-		size_t len;
-
-		ck_assert_int_eq(kv_get(kv, "/big", &v, &len), 0);
-		ck_assert_uint_eq(len, big_len);
-		ck_assert_mem_eq(v, big, len);
-		free(v);
-	}
+	assert_bytes(kv, "/big", big, big_len);
 	free(big);
 	kv_close(kv);
 }
@@ -704,15 +707,7 @@ START_TEST(test_group_savepoints_logged)
 	image_free(&im);
 	kv_close(kv);
 	kv = open_lmdb(img, 0);
-	{
-		uint8_t *v;
-		size_t len;
-
-		ck_assert_int_eq(kv_get(kv, "/big", &v, &len), 0);
-		ck_assert_uint_eq(len, big_len);
-		ck_assert_mem_eq(v, big, len);
-		free(v);
-	}
+	assert_bytes(kv, "/big", big, big_len);
 	ck_assert_int_eq(kind_of(kv, "/c"), KV_ABSENT);
 	assert_value(kv, "/d", "2");
 	kv_close(kv);
