@@ -64,6 +64,16 @@ static void fix_crcs(uint8_t *p, size_t len)
 	}
 }
 
+/* The scratch directory goes when the fuzzer exits. */
+static void fz_cleanup(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, KV_WAL_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -78,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		if (!mkdtemp(dir))
 			abort();
+		atexit(fz_cleanup);
 		ready = 1;
 	}
 	img = malloc(size);
