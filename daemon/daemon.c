@@ -82,6 +82,12 @@ static int ustackd_kv_open(struct ustackd *d)
 		return log_error_errno(r, "Cannot open the key-value store in %s: another process "
 					  "(a second ustackd on the same --state-dir?) has it open",
 				       dir);
+	if (r == -EUCLEAN)
+		return log_error_errno(r, "Cannot open the key-value store in %s: its redo log "
+					  "(wal.log) starts after the last checkpoint in data.mdb, "
+					  "so acknowledged writes are missing (data.mdb restored "
+					  "alone?); move wal.log away to start without them",
+				       dir);
 	if (r < 0)
 		return log_error_errno(r, "Cannot open the key-value store in %s", dir);
 	log_info("key-value store: %s, map %zu bytes, values up to %zu bytes", dir,

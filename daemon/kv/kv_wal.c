@@ -281,7 +281,7 @@ int kv_wal_replay(struct kv_wal *w, uint64_t after_seq, kv_wal_record_fn fn, voi
 			 * applied seq and it are gone, which no crash explains (a checkpoint
 			 * stores the seq it covers before the log restarts): refuse rather than
 			 * lose them silently. Later, the end. */
-			r = n == 0 ? -EIO : 0;
+			r = n == 0 ? -EUCLEAN : 0;
 			break;
 		}
 		r = fn(h.seq, buf, h.len, ctx);

@@ -68,7 +68,7 @@ void kv_wal_close(struct kv_wal *w);
  * seq == after_seq + 1, + 2, ...; stops at the first record that is torn, bad, stale or
  * out of sequence, which is where the next append goes. *last_seq is the last seq applied
  * (after_seq if none), *records how many. A first record with a seq beyond after_seq + 1
- * is -EIO: records are missing. */
+ * is -EUCLEAN: records are missing (a data file older than its log). */
 typedef int (*kv_wal_record_fn)(uint64_t seq, const uint8_t *payload, size_t len, void *ctx);
 int kv_wal_replay(struct kv_wal *w, uint64_t after_seq, kv_wal_record_fn fn, void *ctx,
 		  uint64_t *last_seq, uint64_t *records);
