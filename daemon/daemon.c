@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -61,7 +62,9 @@ static int mkdir_p(const char *path, mode_t mode)
 static int ustackd_kv_open(struct ustackd *d)
 {
 	const struct ustackd_config *c = &d->cfg;
-	struct kv_limits lim = { c->kv_map_size_bytes, c->kv_max_value_bytes };
+	struct kv_limits lim = { .map_size_bytes = c->kv_map_size_bytes,
+				 .max_value_bytes = c->kv_max_value_bytes };
+	struct kv_stats st;
 	char dir[PATH_MAX];
 	int r;
 
@@ -75,10 +78,24 @@ static int ustackd_kv_open(struct ustackd *d)
 		if (r == 0)
 			r = kv_open_lmdb(dir, &lim, &d->kv);
 	}
+	if (r == -EBUSY)
+		return log_error_errno(r, "Cannot open the key-value store in %s: another process "
+					  "(a second ustackd on the same --state-dir?) has it open",
+				       dir);
+	if (r == -EUCLEAN)
+		return log_error_errno(r, "Cannot open the key-value store in %s: its redo log "
+					  "(wal.log) starts after the last checkpoint in data.mdb, "
+					  "so acknowledged writes are missing (data.mdb restored "
+					  "alone?); move wal.log away to start without them",
+				       dir);
 	if (r < 0)
 		return log_error_errno(r, "Cannot open the key-value store in %s", dir);
 	log_info("key-value store: %s, map %zu bytes, values up to %zu bytes", dir,
 		 c->kv_map_size_bytes, c->kv_max_value_bytes);
+	kv_stats_get(d->kv, &st);
+	if (st.replayed_records)
+		log_notice("key-value store: replayed %" PRIu64 " log records (writes acknowledged "
+			   "after the last checkpoint)", st.replayed_records);
 	return 0;
 }
 

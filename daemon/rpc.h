@@ -178,6 +178,8 @@ extern const struct rpc_method rpc_kv_methods[];
 bool rpc_kv_client_waiting(const struct rpc_client *c);
 void rpc_kv_commit(struct ustackd *d);
 void rpc_kv_stop(struct ustackd *d);
+/* The store's redo-log counters (docs/kv.md, "Counters") into a Stats reply's counters. */
+void rpc_kv_counters(struct ustackd *d, struct json_object *counters);
 
 /* The description of an interface served (rpc_service.c), or NULL. */
 const char *rpc_interface_description(const char *name);

@@ -1,8 +1,8 @@
 /* io.ustack.KV served (docs/kv.md "Serving it", docs/rpc.md): reads run at once through
  * kv_rpc_call(); writes of every client are collected during one turn of the loop and
  * committed together with kv_group_commit(), so that many clients share one commit and its
- * two fdatasyncs. A write is answered only after that commit returned (the durability
- * promise of io.ustack.KV.varlink).
+ * flush (one fdatasync of the redo log, docs/kv.md "Durability"). A write is answered only
+ * after that commit returned (the durability promise of io.ustack.KV.varlink).
  *
  * Ordering (varlink: the replies of one connection come in the order of its calls): any
  * other call from a client that has a write waiting commits the group first (rpc_server.c
@@ -36,6 +36,7 @@ struct rpc_kv_wait {
 static struct rpc_kv_group {
 	struct ustackd *d;
 	struct event *ev_commit; /* active: commit after this turn's reads (event_active) */
+	struct event *ev_checkpoint; /* KV_CHECKPOINT_DELAY_MS after the first logged write */
 	struct rpc_kv_wait waits[RPC_KV_GROUP_MAX];
 	struct kv_batch_req reqs[RPC_KV_GROUP_MAX];
 	size_t n;
@@ -81,6 +82,37 @@ static void wait_cancel(struct rpc_stream *s)
 	s->client = NULL;
 }
 
+/* The store's log is checkpointed into LMDB a while after the first write it holds
+ * (kv.h, kv_checkpoint()), so that memory and the replay after a crash stay bounded; the
+ * writes themselves are durable already. */
+static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
+{
+	struct ustackd *d = arg;
+	int r;
+
+	(void)fd;
+	(void)what;
+	r = d->kv ? kv_checkpoint(d->kv) : 0;
+	if (r < 0)
+		log_warning_errno(r, "kv: checkpoint failed (the writes stay in the log)");
+}
+
+static void checkpoint_arm(struct ustackd *d)
+{
+	struct timeval tv = { KV_CHECKPOINT_DELAY_MS / 1000,
+			      (KV_CHECKPOINT_DELAY_MS % 1000) * 1000 };
+
+	if (!d->kv || !kv_checkpoint_pending(d->kv))
+		return;
+	if (!group.ev_checkpoint) {
+		group.ev_checkpoint = evtimer_new(d->base, on_checkpoint, d);
+		if (!group.ev_checkpoint)
+			return; /* the log's own limits still checkpoint (kv_lmdb.c) */
+	}
+	if (!evtimer_pending(group.ev_checkpoint, NULL))
+		evtimer_add(group.ev_checkpoint, &tv);
+}
+
 /* Commits the waiting writes in one transaction, then answers each in order. */
 void rpc_kv_commit(struct ustackd *d)
 {
@@ -115,6 +147,7 @@ void rpc_kv_commit(struct ustackd *d)
 		wt->w = NULL;
 		wt->params = NULL;
 	}
+	checkpoint_arm(group.d);
 }
 
 static void on_commit(evutil_socket_t fd, short what, void *arg)
@@ -211,10 +244,35 @@ const struct rpc_method rpc_kv_methods[] = {
 	{ NULL },
 };
 
+void rpc_kv_counters(struct ustackd *d, struct json_object *counters)
+{
+	static const char *const names[] = {
+		"KvCheckpoints",    "KvCheckpointFailures", "KvWalRecords",
+		"KvWalBytes",	    "KvWalReplayedRecords", "KvWalPendingBytes",
+	};
+	struct kv_stats st;
+	uint64_t v[6];
+
+	if (!d->kv)
+		return;
+	kv_stats_get(d->kv, &st);
+	v[0] = st.checkpoints;
+	v[1] = st.checkpoint_failures;
+	v[2] = st.wal_records;
+	v[3] = st.wal_bytes;
+	v[4] = st.replayed_records;
+	v[5] = st.wal_pending_bytes;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		json_object_object_add(counters, names[i], json_object_new_int64((int64_t)v[i]));
+}
+
 void rpc_kv_stop(struct ustackd *d)
 {
 	rpc_kv_commit(d);
 	if (group.ev_commit)
 		event_free(group.ev_commit);
 	group.ev_commit = NULL;
+	if (group.ev_checkpoint)
+		event_free(group.ev_checkpoint); /* kv_close() checkpoints */
+	group.ev_checkpoint = NULL;
 }

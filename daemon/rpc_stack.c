@@ -92,6 +92,7 @@ static int stack_stats_method(struct rpc_req *req)
 		add_int(cs, stat_info[i].name, (int64_t)s->v[i]);
 	for (int i = 0; i < RPC__COUNT; i++)
 		add_int(cs, rpc_counter_names[i], (int64_t)rpc_server_counter(d, i));
+	rpc_kv_counters(d, cs);
 	json_object_object_add(p, "counters", cs);
 	rpc_reply(req->client, p, false, NULL, 0);
 	return 0;

@@ -13,6 +13,8 @@ void kv_limits_default(struct kv_limits *lim)
 {
 	lim->map_size_bytes = KV_DEFAULT_MAP_SIZE_BYTES;
 	lim->max_value_bytes = KV_DEFAULT_MAX_VALUE_BYTES;
+	lim->wal_max_bytes = KV_DEFAULT_WAL_MAX_BYTES;
+	lim->wal_truncate = 0;
 }
 
 static int kv_new(const struct kv_backend_ops *ops, struct kv_backend *be,
@@ -55,6 +57,23 @@ void kv_close(struct kv *kv)
 		return;
 	kv->ops->close(kv->be);
 	free(kv);
+}
+
+int kv_checkpoint(struct kv *kv)
+{
+	return kv->ops->checkpoint ? kv->ops->checkpoint(kv->be) : 0;
+}
+
+bool kv_checkpoint_pending(struct kv *kv)
+{
+	return kv->ops->checkpoint_pending ? kv->ops->checkpoint_pending(kv->be) : false;
+}
+
+void kv_stats_get(struct kv *kv, struct kv_stats *st)
+{
+	*st = (struct kv_stats){ 0 };
+	if (kv->ops->stats)
+		kv->ops->stats(kv->be, st);
 }
 
 const char *kv_error_name(int err)

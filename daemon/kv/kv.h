@@ -31,6 +31,7 @@
 #ifndef USTACKD_KV_H
 #define USTACKD_KV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,9 @@
 #define KV_DIGEST_BYTES 32   /* SHA-256 */
 #define KV_DEFAULT_MAP_SIZE_BYTES ((size_t)1 << 30)
 #define KV_DEFAULT_MAX_VALUE_BYTES ((size_t)16 << 20)
+#define KV_DEFAULT_WAL_MAX_BYTES ((size_t)64 << 20)
+/* How long the daemon lets writes sit in the log before it checkpoints them. */
+#define KV_CHECKPOINT_DELAY_MS 1000
 
 struct kv;
 
@@ -50,6 +54,22 @@ enum kv_kind {
 struct kv_limits {
 	size_t map_size_bytes;	/* LMDB map size; the memory backend's byte budget */
 	size_t max_value_bytes; /* the largest value set/set_partial may make */
+	/* LMDB: checkpoint when the redo log holds this many bytes (0: KV_DEFAULT_WAL_MAX_BYTES;
+	 * docs/kv.md, "Durability"). */
+	size_t wal_max_bytes;
+	/* LMDB: restart the log by truncating it instead of overwriting it in place (only to
+	 * compare the two in bench/kv-store; docs/performance.md). */
+	int wal_truncate;
+};
+
+/* What the store did since it was opened (the LMDB backend; zeros for memory). */
+struct kv_stats {
+	uint64_t checkpoints;	     /* LMDB commits of everything since the one before */
+	uint64_t checkpoint_failures; /* failed ones (the log still held every write) */
+	uint64_t wal_records;	     /* groups committed through the redo log */
+	uint64_t wal_bytes;	     /* bytes appended to it (headers included) */
+	uint64_t replayed_records;   /* records of the log applied again when opening */
+	uint64_t wal_pending_bytes;  /* the log's current size: since the last checkpoint */
 };
 
 /* One direct child of a dictionary, as kv_list() returns it. */
@@ -124,6 +144,17 @@ struct kv_batch_req {
 };
 
 int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint64_t now_ns);
+
+/* Checkpoint (LMDB): commits what the redo log holds into LMDB with LMDB's synced commit
+ * and starts the log again, so that memory (LMDB's dirty pages) and the replay time after a
+ * crash stay bounded. Writes never depend on it: they are durable once in the log. The
+ * daemon calls it KV_CHECKPOINT_DELAY_MS after the first write since the last one
+ * (kv_checkpoint_pending()). 0 (also when there was nothing to do), or an error: then the
+ * writes are still in the log. */
+int kv_checkpoint(struct kv *kv);
+/* Whether writes wait for a checkpoint. */
+bool kv_checkpoint_pending(struct kv *kv);
+void kv_stats_get(struct kv *kv, struct kv_stats *st);
 
 /* "not_found", ... (the table above); "storage_error" for anything else. */
 const char *kv_error_name(int err);

@@ -43,6 +43,13 @@ struct kv_backend_ops {
 	int (*sub_end)(struct kv_txn *txn, bool keep);
 	/* Makes the store extra_bytes larger; outside any transaction. NULL: cannot. */
 	int (*grow)(struct kv_backend *b, size_t extra_bytes);
+	/* The redo log (kv_wal.h); NULL where there is none. */
+	int (*checkpoint)(struct kv_backend *b);
+	bool (*checkpoint_pending)(struct kv_backend *b);
+	/* Makes the space that writes since the last checkpoint freed usable again; outside
+	 * any transaction. 1 if there may be more room now, 0 if not, or a negative errno. */
+	int (*reclaim)(struct kv_backend *b);
+	void (*stats)(struct kv_backend *b, struct kv_stats *st);
 	void (*close)(struct kv_backend *b);
 };
 

@@ -1,10 +1,25 @@
 /* The LMDB backend: the store's records in the main database of an LMDB environment in the
- * state directory (data.mdb, lock.mdb). Opened without MDB_NOSYNC/MDB_NOMETASYNC/
- * MDB_WRITEMAP/MDB_MAPASYNC, so mdb_txn_commit() returns only after the data pages and then
- * the meta page are on disk (fdatasync of the data, then the meta page written through an
- * O_DSYNC descriptor): an acknowledged write survives kill -9 and a power loss (docs/kv.md,
- * "Durability"). LMDB is copy-on-write with two meta pages, so a crash at
- * any moment leaves the last committed transaction: no recovery step, no journal. */
+ * state directory (data.mdb, lock.mdb), behind a redo log of our own (kv_wal.h, wal.log).
+ *
+ * Why (docs/performance.md, "Write-ahead log"): an LMDB commit rewrites every leaf page a
+ * transaction touched plus the path to the root, then flushes twice (fdatasync of the
+ * data, then the meta page through O_DSYNC). The log makes a commit one short sequential
+ * write and one fdatasync, and LMDB commits only at checkpoints:
+ *
+ * - One long-lived LMDB write transaction (main) holds everything since the last
+ *   checkpoint. A store transaction is a nested transaction of it plus a log buffer of its
+ *   physical operations; its commit appends the buffer to the log and flushes it, THEN
+ *   merges the nested transaction into main. Reads go through main: they see every
+ *   acknowledged write.
+ * - A checkpoint stores the last logged seq under a reserved key (KV_LMDB_APPLIED_KEY:
+ *   depth byte 0, which no key encoding has, so no scan or lookup of the store meets it)
+ *   and commits main with LMDB's synced commit; then the log starts again.
+ * - Opening replays the log records past that seq into main and checkpoints.
+ *
+ * LMDB is opened without MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP/MDB_MAPASYNC, so a
+ * checkpoint is on disk when mdb_txn_commit() returns, and a crash at any moment leaves
+ * the last checkpoint (copy on write, two meta pages) plus the log: docs/kv.md,
+ * "Durability". */
 #include <errno.h>
 #include <lmdb.h>
 #include <stdlib.h>
@@ -12,16 +27,45 @@
 #include <sys/stat.h>
 
 #include "kv_backend.h"
+#include "kv_wal.h"
+
+/* Outside the key encoding (kv_key.h: depth byte 0 is never stored). */
+static const uint8_t KV_LMDB_APPLIED_KEY[] = { 0, 'w', 'a', 'l', '-', 's', 'e', 'q' };
+/* A group whose log payload would be larger is checkpointed instead of logged: a 16 MiB
+ * value is then written once to LMDB rather than to the log and then to LMDB. */
+#define KV_LMDB_GROUP_LOG_MAX_BYTES ((size_t)1 << 20)
+/* Checkpoint once main may hold this many dirty pages (an estimate, op_pages()): they
+ * live in memory until the checkpoint, and LMDB refuses a transaction of more than 131071
+ * (MDB_IDL_UM_MAX). 32768 pages: 128 MiB. */
+#define KV_LMDB_DIRTY_MAX_PAGES 32768
+
+/* The log payload of the open store transaction (kv_wal.h). */
+struct kv_lmdb_log {
+	uint8_t *p;
+	size_t len, cap;
+	bool overflow; /* over KV_LMDB_GROUP_LOG_MAX_BYTES: checkpoint, nothing in p */
+};
 
 struct kv_backend {
 	MDB_env *env;
 	MDB_dbi dbi;
+	MDB_txn *main;	     /* the long-lived write transaction; NULL until started again */
+	struct kv_wal *wal;
+	uint64_t applied_seq; /* the last seq the last checkpoint holds */
+	uint64_t last_seq;    /* the last seq in the log */
+	bool dirty;	      /* main holds writes since the last checkpoint */
+	uint64_t dirty_pages; /* estimate, since the last checkpoint */
+	size_t wal_max_bytes;
+	struct kv_lmdb_log log;
+	struct kv_stats stats;
 };
 
 struct kv_txn {
-	MDB_txn *txn;	 /* where reads and writes go: the child during a savepoint */
-	MDB_txn *parent; /* the transaction itself during a savepoint, else NULL */
+	struct kv_backend *b;
+	MDB_txn *txn;	 /* where reads and writes go: the innermost */
+	MDB_txn *parent; /* the store transaction during a savepoint, else NULL */
 	MDB_dbi dbi;
+	size_t sub_log_len; /* the log buffer at sub_begin */
 };
 
 /* LMDB's own codes to errno; system errors come through as they are. */
@@ -48,35 +92,270 @@ static MDB_val val_of(struct kv_bytes b)
 	return (MDB_val){ .mv_size = b.len, .mv_data = (void *)b.p };
 }
 
-static int lmdb_begin(struct kv_backend *b, bool write, struct kv_txn **out)
+static void be64_put(uint8_t *p, uint64_t v)
 {
-	struct kv_txn *t = malloc(sizeof(*t));
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Replay: one operation of a log record, into main. The log holds only operations that
+ * succeeded on this very state, so any failure means the files disagree: -EIO. */
+static int replay_op(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
+		     void *arg)
+{
+	struct kv_backend *b = arg;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)value };
 	int rc;
 
-	if (!t)
-		return -ENOMEM;
-	rc = mdb_txn_begin(b->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (klen > (size_t)mdb_env_get_maxkeysize(b->env) || key[0] == 0)
+		return -EIO;
+	rc = value ? mdb_put(b->main, b->dbi, &k, &v, 0) : mdb_del(b->main, b->dbi, &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return -EIO;
+	return lmdb_err(rc);
+}
+
+static int replay_record(uint64_t seq, const uint8_t *payload, size_t len, void *arg)
+{
+	(void)seq;
+	return kv_wal_payload_parse(payload, len, replay_op, arg);
+}
+
+/* Begins main and brings it up to date: the last checkpoint plus the log. */
+static int main_start(struct kv_backend *b)
+{
+	MDB_val k = { sizeof(KV_LMDB_APPLIED_KEY), (void *)KV_LMDB_APPLIED_KEY }, v;
+	uint64_t applied = 0, last, n;
+	int rc = mdb_txn_begin(b->env, NULL, 0, &b->main), r;
+
 	if (rc != MDB_SUCCESS) {
-		free(t);
+		b->main = NULL;
 		return lmdb_err(rc);
 	}
-	t->dbi = b->dbi;
-	t->parent = NULL;
+	rc = mdb_get(b->main, b->dbi, &k, &v);
+	if (rc == MDB_SUCCESS && v.mv_size == 8)
+		applied = be64_get(v.mv_data);
+	else if (rc == MDB_SUCCESS)
+		rc = MDB_CORRUPTED;
+	r = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+	if (r == 0)
+		r = kv_wal_replay(b->wal, applied, replay_record, b, &last, &n);
+	if (r < 0) {
+		mdb_txn_abort(b->main);
+		b->main = NULL;
+		return r;
+	}
+	b->applied_seq = applied;
+	b->last_seq = last;
+	b->dirty = n > 0;
+	b->stats.replayed_records += n;
+	return 0;
+}
+
+/* Main was lost (a failed commit): start it again from the checkpoint and the log. */
+static int main_restart(struct kv_backend *b)
+{
+	if (b->main)
+		mdb_txn_abort(b->main);
+	b->main = NULL;
+	return main_start(b);
+}
+
+/* Ends main: commits it with the applied seq (if it holds writes) and starts the log
+ * again. main is NULL afterwards whatever happened; on an error the log still holds every
+ * write since the checkpoint before, and main_start() brings them back. */
+static int checkpoint_end(struct kv_backend *b)
+{
+	MDB_val k = { sizeof(KV_LMDB_APPLIED_KEY), (void *)KV_LMDB_APPLIED_KEY };
+	MDB_val v = { 8, NULL };
+	int rc;
+
+	if (!b->main)
+		return 0;
+	if (!b->dirty) {
+		mdb_txn_abort(b->main);
+		b->main = NULL;
+		return 0;
+	}
+	rc = mdb_put(b->main, b->dbi, &k, &v, MDB_RESERVE);
+	if (rc == MDB_SUCCESS) {
+		be64_put(v.mv_data, b->last_seq);
+		rc = mdb_txn_commit(b->main);
+	} else {
+		mdb_txn_abort(b->main);
+	}
+	b->main = NULL;
+	if (rc != MDB_SUCCESS) {
+		b->stats.checkpoint_failures++;
+		return lmdb_err(rc);
+	}
+	b->applied_seq = b->last_seq;
+	b->dirty = false;
+	b->dirty_pages = 0;
+	b->stats.checkpoints++;
+	/* The checkpoint holds: a log that could not be truncated still replays correctly
+	 * (the next record goes to offset 0 anyway, and the old ones are covered). */
+	kv_wal_restart(b->wal);
+	return 0;
+}
+
+static int lmdb_checkpoint(struct kv_backend *b)
+{
+	int r = checkpoint_end(b), r2 = main_start(b);
+
+	return r < 0 ? r : r2;
+}
+
+/* LMDB reuses a page freed by a commit only from the second commit after it (a reader
+ * may still use the snapshot before it): two checkpoints in a row, forced (each rewrites
+ * the applied seq), whatever the last one was. Only on a full map: it costs two synced
+ * LMDB commits. */
+static int lmdb_reclaim(struct kv_backend *b)
+{
+	int r;
+
+	b->dirty = true;
+	r = lmdb_checkpoint(b);
+	if (r == 0) {
+		b->dirty = true;
+		r = lmdb_checkpoint(b);
+	}
+	return r < 0 ? r : 1;
+}
+
+static bool lmdb_checkpoint_pending(struct kv_backend *b)
+{
+	return b->dirty;
+}
+
+static void lmdb_stats(struct kv_backend *b, struct kv_stats *st)
+{
+	*st = b->stats;
+	st->wal_pending_bytes = kv_wal_bytes(b->wal);
+}
+
+static int lmdb_begin(struct kv_backend *b, bool write, struct kv_txn **out)
+{
+	struct kv_txn *t;
+	int rc;
+
+	if (!b->main) {
+		int r = main_start(b);
+
+		if (r < 0)
+			return r;
+	}
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = (struct kv_txn){ .b = b, .txn = b->main, .dbi = b->dbi };
+	if (write) {
+		rc = mdb_txn_begin(b->env, b->main, 0, &t->txn);
+		if (rc != MDB_SUCCESS) {
+			free(t);
+			return lmdb_err(rc);
+		}
+		b->log.len = 0;
+		b->log.overflow = false;
+	}
 	*out = t;
 	return 0;
 }
 
+/* Room for n more bytes in the log buffer, or the overflow (then NULL). */
+static uint8_t *log_reserve(struct kv_lmdb_log *l, size_t n)
+{
+	uint8_t *p;
+
+	if (l->overflow || n > KV_LMDB_GROUP_LOG_MAX_BYTES - l->len) {
+		l->overflow = true;
+		return NULL;
+	}
+	if (l->len + n > l->cap) {
+		size_t cap = l->cap ? l->cap : 4096;
+
+		while (cap < l->len + n)
+			cap *= 2;
+		p = realloc(l->p, cap);
+		if (!p) {
+			l->overflow = true; /* a checkpoint needs no buffer */
+			return NULL;
+		}
+		l->p = p;
+		l->cap = cap;
+	}
+	p = l->p + l->len;
+	l->len += n;
+	return p;
+}
+
+/* A rough bound of the pages an operation dirties: a path of the B-tree (4 levels hold
+ * millions of keys) plus the overflow pages of a large record. */
+static uint64_t op_pages(size_t klen, size_t vlen)
+{
+	return 4 + (klen + vlen) / 4096;
+}
+
 static int lmdb_commit(struct kv_txn *t)
 {
-	int rc = mdb_txn_commit(t->txn);
+	struct kv_backend *b = t->b;
+	MDB_txn *child = t->txn;
+	int rc, r;
 
 	free(t);
-	return lmdb_err(rc);
+	if (child == b->main)
+		return 0; /* a read */
+	if (!b->log.overflow && b->log.len == 0) {
+		mdb_txn_abort(child); /* wrote nothing */
+		return 0;
+	}
+	if (b->log.overflow) {
+		/* Too large to log: durable through a checkpoint right away. */
+		rc = mdb_txn_commit(child);
+		if (rc != MDB_SUCCESS) {
+			main_restart(b);
+			return lmdb_err(rc);
+		}
+		b->dirty = true;
+		r = checkpoint_end(b);
+		main_start(b); /* else the next begin tries again: the group's result holds */
+		return r;
+	}
+	r = kv_wal_append(b->wal, b->last_seq + 1, b->log.p, b->log.len);
+	if (r < 0) {
+		mdb_txn_abort(child);
+		return r;
+	}
+	rc = mdb_txn_commit(child);
+	if (rc != MDB_SUCCESS) {
+		/* The caller hears of a failure: the record must not count. */
+		kv_wal_cut_last(b->wal);
+		main_restart(b);
+		return lmdb_err(rc);
+	}
+	b->last_seq++;
+	b->dirty = true;
+	b->stats.wal_records++;
+	b->stats.wal_bytes += KV_WAL_HDR_BYTES + b->log.len;
+	/* Durable now; a failed checkpoint leaves it in the log (and is counted). */
+	if (kv_wal_bytes(b->wal) >= b->wal_max_bytes || b->dirty_pages >= KV_LMDB_DIRTY_MAX_PAGES)
+		lmdb_checkpoint(b);
+	return 0;
 }
 
 static void lmdb_abort(struct kv_txn *t)
 {
-	mdb_txn_abort(t->txn);
+	if (t->txn != t->b->main)
+		mdb_txn_abort(t->txn);
 	free(t);
 }
 
@@ -96,6 +375,7 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 {
 	MDB_val k = val_of(key), v = { 0 };
 	size_t off = 0;
+	uint8_t *lr;
 	int rc;
 
 	for (size_t p = 0; p < nparts; p++)
@@ -109,14 +389,38 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 		memcpy((uint8_t *)v.mv_data + off, parts[p].p, parts[p].len);
 		off += parts[p].len;
 	}
+	t->b->dirty_pages += op_pages(key.len, v.mv_size);
+	/* The record as LMDB now holds it: the log replays it byte for byte. */
+	lr = log_reserve(&t->b->log, KV_WAL_PUT_HDR_BYTES + key.len + v.mv_size);
+	if (lr) {
+		lr[0] = KV_WAL_OP_PUT;
+		lr[1] = (uint8_t)key.len;
+		lr[2] = (uint8_t)(key.len >> 8);
+		for (int i = 0; i < 4; i++)
+			lr[3 + i] = (uint8_t)(v.mv_size >> (8 * i));
+		memcpy(lr + KV_WAL_PUT_HDR_BYTES, key.p, key.len);
+		memcpy(lr + KV_WAL_PUT_HDR_BYTES + key.len, v.mv_data, v.mv_size);
+	}
 	return 0;
 }
 
 static int lmdb_del(struct kv_txn *t, struct kv_bytes key)
 {
 	MDB_val k = val_of(key);
+	int rc = mdb_del(t->txn, t->dbi, &k, NULL);
+	uint8_t *lr;
 
-	return lmdb_err(mdb_del(t->txn, t->dbi, &k, NULL));
+	if (rc != MDB_SUCCESS)
+		return lmdb_err(rc);
+	t->b->dirty_pages += op_pages(key.len, 0);
+	lr = log_reserve(&t->b->log, KV_WAL_DEL_HDR_BYTES + key.len);
+	if (lr) {
+		lr[0] = KV_WAL_OP_DEL;
+		lr[1] = (uint8_t)key.len;
+		lr[2] = (uint8_t)(key.len >> 8);
+		memcpy(lr + KV_WAL_DEL_HDR_BYTES, key.p, key.len);
+	}
+	return 0;
 }
 
 static int lmdb_scan(struct kv_txn *t, struct kv_bytes prefix, kv_scan_fn fn, void *ctx)
@@ -154,6 +458,7 @@ static int lmdb_sub_begin(struct kv_txn *t)
 		return lmdb_err(rc);
 	t->parent = t->txn;
 	t->txn = child;
+	t->sub_log_len = t->b->log.len;
 	return 0;
 }
 
@@ -165,24 +470,45 @@ static int lmdb_sub_end(struct kv_txn *t, bool keep)
 		rc = mdb_txn_commit(t->txn);
 	else
 		mdb_txn_abort(t->txn);
+	/* Undone: so are its log operations (an overflow stays: the checkpoint it leads to
+	 * is right whatever was undone). */
+	if ((!keep || rc != MDB_SUCCESS) && !t->b->log.overflow)
+		t->b->log.len = t->sub_log_len;
 	t->txn = t->parent;
 	t->parent = NULL;
 	return lmdb_err(rc);
 }
 
+/* The map can only change outside any transaction: checkpoint, grow, start again. The
+ * next checkpoint is forced at once so that the meta page records the new size before
+ * any write needs it (a replay after a crash must fit the map it opens with). */
 static int lmdb_grow(struct kv_backend *b, size_t extra_bytes)
 {
 	MDB_envinfo info;
-	int rc = mdb_env_info(b->env, &info);
+	int r = checkpoint_end(b), rc;
 
+	if (r < 0) {
+		main_start(b);
+		return r;
+	}
+	rc = mdb_env_info(b->env, &info);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_env_set_mapsize(b->env, info.me_mapsize + extra_bytes);
-	return lmdb_err(rc);
+	r = main_start(b);
+	if (r < 0 || rc != MDB_SUCCESS)
+		return rc != MDB_SUCCESS ? lmdb_err(rc) : r;
+	b->dirty = true;
+	return lmdb_checkpoint(b);
 }
 
 static void lmdb_close(struct kv_backend *b)
 {
+	/* Not needed for durability (the log has every write), but the next open then has
+	 * nothing to replay. */
+	checkpoint_end(b);
 	mdb_env_close(b->env);
+	kv_wal_close(b->wal);
+	free(b->log.p);
 	free(b);
 }
 
@@ -197,6 +523,10 @@ static const struct kv_backend_ops lmdb_ops = {
 	.sub_begin = lmdb_sub_begin,
 	.sub_end = lmdb_sub_end,
 	.grow = lmdb_grow,
+	.checkpoint = lmdb_checkpoint,
+	.checkpoint_pending = lmdb_checkpoint_pending,
+	.reclaim = lmdb_reclaim,
+	.stats = lmdb_stats,
 	.close = lmdb_close,
 };
 
@@ -212,42 +542,61 @@ int kv_lmdb_backend_open(const char *dir, const struct kv_limits *lim,
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	b->wal_max_bytes = lim->wal_max_bytes ? lim->wal_max_bytes : KV_DEFAULT_WAL_MAX_BYTES;
+	/* First the lock: -EBUSY for a second process (kv_wal_open). */
+	r = kv_wal_open(dir, !lim->wal_truncate, &b->wal);
+	if (r < 0) {
+		free(b);
+		return r;
+	}
 	rc = mdb_env_create(&b->env);
 	if (rc != MDB_SUCCESS) {
-		free(b);
-		return lmdb_err(rc);
+		r = lmdb_err(rc);
+		goto fail_wal;
 	}
 	/* An existing file larger than the map keeps its size (LMDB takes the larger). */
 	/* The key encoding's limit must fit LMDB's (511 bytes unless built otherwise). */
 	if (mdb_env_get_maxkeysize(b->env) < KV_KEY_MAX_BYTES) {
-		mdb_env_close(b->env);
-		free(b);
-		return -ENAMETOOLONG;
+		r = -ENAMETOOLONG;
+		goto fail_env;
 	}
 	rc = mdb_env_set_mapsize(b->env, lim->map_size_bytes);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_env_open(b->env, dir, 0, 0640);
 	if (rc != MDB_SUCCESS)
-		goto fail;
+		goto fail_rc;
 	/* Slots of readers killed before they ended their read transaction (kill -9). */
 	mdb_reader_check(b->env, &dead);
 	rc = mdb_txn_begin(b->env, NULL, 0, &txn);
 	if (rc != MDB_SUCCESS)
-		goto fail;
+		goto fail_rc;
 	rc = mdb_dbi_open(txn, NULL, 0, &b->dbi);
 	if (rc != MDB_SUCCESS) {
 		mdb_txn_abort(txn);
-		goto fail;
+		goto fail_rc;
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != MDB_SUCCESS)
-		goto fail;
+		goto fail_rc;
+	/* The log's writes since the last checkpoint, then a checkpoint of them. */
+	r = main_start(b);
+	if (r == 0 && b->dirty)
+		r = lmdb_checkpoint(b);
+	if (r < 0)
+		goto fail_main;
 	*ops = &lmdb_ops;
 	*be = b;
 	return 0;
-fail:
+fail_rc:
 	r = lmdb_err(rc);
+fail_main:
+	if (b->main)
+		mdb_txn_abort(b->main);
+fail_env:
 	mdb_env_close(b->env);
+fail_wal:
+	kv_wal_close(b->wal);
+	free(b->log.p);
 	free(b);
 	return r;
 }

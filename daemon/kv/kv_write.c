@@ -312,12 +312,16 @@ static bool only_removals(const struct kv_op *ops, size_t n)
 /* LMDB deletes by copy on write: on a map filled to the last page, even a removal needs
  * new pages. So that a full store can always be emptied, a batch of removals that fails
  * for space grows the map by KV_REMOVE_HEADROOM_BYTES and is applied again, once
- * (docs/kv.md, "Limits"). */
+ * (docs/kv.md, "Limits"). Before that, any batch that fails for space is applied again
+ * after the backend reclaimed what earlier writes freed (LMDB: pages freed since the
+ * last checkpoint are reused only after it). */
 static int batch_freeing(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns,
 			 size_t *failed)
 {
 	int r = batch_once(kv, ops, n, now_ns, failed);
 
+	if (r == -ENOSPC && kv->ops->reclaim && kv->ops->reclaim(kv->be) > 0)
+		r = batch_once(kv, ops, n, now_ns, failed);
 	if (r == -ENOSPC && kv->ops->grow && only_removals(ops, n) &&
 	    kv->ops->grow(kv->be, KV_REMOVE_HEADROOM_BYTES) == 0)
 		r = batch_once(kv, ops, n, now_ns, failed);
@@ -384,9 +388,11 @@ int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint
 	r = kv->ops->commit(txn);
 	if (r < 0)
 		return r;
-	/* Removals that found no room: on their own, where the map may grow for them. */
+	/* Batches that found no room: on their own, where the backend may reclaim space and
+	 * the map may grow for removals. */
 	for (size_t i = 0; i < nreqs; i++)
-		if (reqs[i].result == -ENOSPC && only_removals(reqs[i].ops, reqs[i].n))
+		if (reqs[i].result == -ENOSPC &&
+		    (kv->ops->reclaim || only_removals(reqs[i].ops, reqs[i].n)))
 			reqs[i].result = batch_freeing(kv, reqs[i].ops, reqs[i].n, now_ns,
 						       &reqs[i].failed);
 	return 0;

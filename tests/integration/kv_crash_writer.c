@@ -134,6 +134,9 @@ int main(int argc, char **argv)
 	last_ack = strtol(argv[2], NULL, 10);
 	kv_limits_default(&lim);
 	lim.map_size_bytes = 64 << 20;
+	/* kv-crash-checkpoints: a tiny redo log, so that kills land inside checkpoints. */
+	if (getenv("KV_CRASH_WAL_MAX_BYTES"))
+		lim.wal_max_bytes = strtoull(getenv("KV_CRASH_WAL_MAX_BYTES"), NULL, 10);
 	r = kv_open_lmdb(argv[1], &lim, &kv);
 	if (r < 0)
 		return fail("open", last_ack, strerror(-r));

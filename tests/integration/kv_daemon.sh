@@ -1,8 +1,9 @@
 #!/bin/bash
 # ustackd and its key-value store (docs/kv.md): the LMDB store is created in
 # --state-dir/kv at start and closed at SIGTERM; a restart, also after kill -9, opens it
-# again; --kv-memory leaves no files; a state directory that cannot hold the store stops
-# the daemon with a clear error (exit 1), bad kv limits are usage errors (exit 2).
+# again; --kv-memory leaves no files; a state directory that cannot hold the store, or whose
+# store another daemon has open, stops the daemon with a clear error (exit 1), bad kv limits
+# are usage errors (exit 2).
 # (What the store holds is checked by tests/unit/test_kv.c and kv_crash.sh; reading it
 # through the daemon needs the RPC.)
 # shellcheck source=tests/integration/lib.sh
@@ -22,6 +23,16 @@ stop() { # PID: SIGTERM, then its exit status
 it_daemon "$H" "$IT_DIR/a.log" "${args[@]}" --state-dir "$S" || fail "ustackd starts"
 check "the store is created in --state-dir/kv" test -s "$S/kv/data.mdb"
 check "the log names it" grep -q "^<6>key-value store: $S/kv, map 1073741824 bytes" "$IT_DIR/a.log"
+# A second daemon on the same state directory (its own device and socket) is refused at
+# once with a clear error, not left waiting on the first one's LMDB write lock.
+out=$(timeout 20 ip netns exec "$H" "$USTACKD" --ifname ustkv1 --control "$RUN/ctl2.sock" \
+	--state-dir "$S" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q '^<3>Cannot open the key-value store in .*another process'; then
+	pass "a second daemon on the same state dir: $(printf '%s' "$out" | grep '^<3>')"
+else
+	fail "a second daemon on the same state dir is refused (exit 1)" "exit $rc: $out"
+fi
 stop "$DAEMON_PID"
 rc=$?
 if [ "$rc" -eq 0 ]; then

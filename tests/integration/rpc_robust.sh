@@ -16,7 +16,7 @@ H=$(it_netns h) || exit 1
 chmod 0755 "$IT_DIR"
 SOCK=$IT_DIR/ctl.sock
 LOG=$IT_DIR/ustackd.log
-it_backend tap "$LOG" --control "$SOCK"
+it_backend tap "$LOG" --control "$SOCK" --state-dir "$IT_DIR/state"
 # The system's python3: a per-user one (pyenv under /root) is out of the unprivileged
 # uid's reach.
 PY=/usr/bin/python3

@@ -16,7 +16,7 @@ H=$(it_netns h) || exit 1
 R=$(it_netns r) || exit 1
 SOCK=$IT_DIR/ctl.sock
 LOG=$IT_DIR/ustackd.log
-it_backend tap "$LOG" --control "$SOCK" --gateway "$HOST_IP"
+it_backend tap "$LOG" --control "$SOCK" --gateway "$HOST_IP" --state-dir "$IT_DIR/state"
 # A target behind the host, which routes: 10.204.0.2 in $R.
 ip link add trv0 netns "$H" type veth peer name trv1 netns "$R"
 ip -n "$H" addr add 10.204.0.1/24 dev trv0

@@ -15,6 +15,7 @@
 
 #include "daemon/kv/kv.h"
 #include "harness.h"
+#include "kv_check.h"
 
 static char base_dir[] = "/tmp/ustack-test-kv-XXXXXX";
 
@@ -23,17 +24,9 @@ static void base_setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(base_dir));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void base_teardown(void)
 {
-	nftw(base_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(base_dir);
 }
 
 static const char *backend_name(int i)
@@ -41,11 +34,18 @@ static const char *backend_name(int i)
 	return i == 0 ? "memory" : "lmdb";
 }
 
-/* A fresh store; dir (for LMDB) is filled in for a reopen. */
-static struct kv *open_with(int backend, const struct kv_limits *lim, char *dir, size_t dirlen)
+/* A fresh store; dir (for LMDB) is filled in for a reopen. KV_TEST_WAL_MAX_BYTES (the
+ * kv-checkpoints run) makes LMDB checkpoint every few writes. */
+static struct kv *open_with(int backend, const struct kv_limits *limits, char *dir,
+			    size_t dirlen)
 {
+	const char *wal_max = getenv("KV_TEST_WAL_MAX_BYTES");
+	struct kv_limits l = *limits, *lim = &l;
 	struct kv *kv = NULL;
 	int r;
+
+	if (wal_max)
+		l.wal_max_bytes = strtoull(wal_max, NULL, 10);
 
 	if (backend == 0) {
 		r = kv_open_memory(lim, &kv);
@@ -75,26 +75,6 @@ static void set_str(struct kv *kv, const char *key, const char *v, uint64_t now_
 	int r = kv_set(kv, key, v, strlen(v), now_ns);
 
 	ck_assert_msg(r == 0, "set %s: %s", key, strerror(-r));
-}
-
-static void assert_value(struct kv *kv, const char *key, const char *want)
-{
-	uint8_t *v;
-	size_t len;
-	int r = kv_get(kv, key, &v, &len);
-
-	ck_assert_msg(r == 0, "get %s: %s", key, strerror(-r));
-	ck_assert_uint_eq(len, strlen(want));
-	ck_assert_mem_eq(v, want, len);
-	free(v);
-}
-
-static enum kv_kind kind_of(struct kv *kv, const char *key)
-{
-	enum kv_kind k;
-
-	ck_assert_int_eq(kv_exists(kv, key, &k), 0);
-	return k;
 }
 
 START_TEST(test_set_get_exists)

@@ -1,0 +1,770 @@
+/* daemon/kv/kv_wal.c and the LMDB backend's use of it (docs/kv.md, "Durability"): the
+ * record codec; recovery from a crash image (LMDB's data file as the last checkpoint left
+ * it plus the log) cut at every byte offset, which must give exactly a prefix of the
+ * acknowledged commits; bad CRCs, stale records of a previous generation, seq gaps, a
+ * crash between a checkpoint and the log's restart; the checkpoint triggers; the reserved
+ * key never visible; a second opener refused. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/kv/kv.h"
+#include "daemon/kv/kv_wal.h"
+#include "harness.h"
+#include "kv_check.h"
+
+static char base_dir[] = "/tmp/ustack-test-kvwal-XXXXXX";
+
+static void base_setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static void base_teardown(void)
+{
+	rm_tree(base_dir);
+}
+
+static void new_dir(char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/s-XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(out));
+}
+
+/* The whole content of dir/name (malloc'd). */
+static uint8_t *slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[512];
+	uint8_t *buf;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void spill(const char *dir, const char *name, const uint8_t *p, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, len, f), len);
+	fclose(f);
+}
+
+static struct kv *open_lmdb(const char *dir, size_t wal_max_bytes)
+{
+	struct kv_limits lim;
+	struct kv *kv;
+	int r;
+
+	kv_limits_default(&lim);
+	if (wal_max_bytes)
+		lim.wal_max_bytes = wal_max_bytes;
+	r = kv_open_lmdb(dir, &lim, &kv);
+	ck_assert_msg(r == 0, "open %s: %s", dir, strerror(-r));
+	return kv;
+}
+
+static void digest_root(struct kv *kv, uint8_t d[KV_DIGEST_BYTES])
+{
+	ck_assert_int_eq(kv_digest(kv, "/", d), 0);
+}
+
+static void assert_bytes(struct kv *kv, const char *key, const uint8_t *want, size_t want_len)
+{
+	uint8_t *v;
+	size_t len;
+
+	ck_assert_int_eq(kv_get(kv, key, &v, &len), 0);
+	ck_assert_uint_eq(len, want_len);
+	ck_assert_mem_eq(v, want, len);
+	free(v);
+}
+
+static uint64_t pending_bytes(struct kv *kv)
+{
+	struct kv_stats st;
+
+	kv_stats_get(kv, &st);
+	return st.wal_pending_bytes;
+}
+
+/* A crash image: the data file as it is now (the last checkpoint: the long-lived
+ * transaction is not on disk) and the first wal_len bytes of the log. */
+struct image {
+	uint8_t *data, *wal;
+	size_t data_len, wal_len;
+};
+
+static void image_take(const char *dir, struct image *im)
+{
+	im->data = slurp(dir, "data.mdb", &im->data_len);
+	im->wal = slurp(dir, KV_WAL_FILE, &im->wal_len);
+}
+
+static void image_free(struct image *im)
+{
+	free(im->data);
+	free(im->wal);
+}
+
+/* A new directory holding data and the log cut at cut bytes, followed by tail bytes of
+ * fill (a recycled log's zeros, or garbage). */
+static void image_restore(const struct image *im, size_t cut, size_t tail, uint8_t fill,
+			  char *dir, size_t cap)
+{
+	uint8_t *wal = malloc(cut + tail + 1);
+
+	new_dir(dir, cap);
+	spill(dir, "data.mdb", im->data, im->data_len);
+	memcpy(wal, im->wal, cut);
+	memset(wal + cut, fill, tail);
+	spill(dir, KV_WAL_FILE, wal, cut + tail);
+	free(wal);
+}
+
+START_TEST(test_codec)
+{
+	static const char check[] = "123456789";
+	uint8_t hdr[KV_WAL_HDR_BYTES], payload[64];
+	struct kv_wal_hdr h;
+
+	/* RFC 3720 B.4's check value of CRC32C. */
+	ck_assert_uint_eq(kv_wal_crc32c(0, check, 9), 0xe3069283u);
+	memset(payload, 0x5a, sizeof(payload));
+	kv_wal_hdr_emit(hdr, 77, payload, sizeof(payload));
+	ck_assert_int_eq(kv_wal_hdr_parse(hdr, &h), 0);
+	ck_assert_uint_eq(h.seq, 77);
+	ck_assert_uint_eq(h.len, sizeof(payload));
+	ck_assert(kv_wal_crc_ok(hdr, payload, sizeof(payload)));
+	payload[63] ^= 1;
+	ck_assert(!kv_wal_crc_ok(hdr, payload, sizeof(payload)));
+	payload[63] ^= 1;
+	hdr[9] ^= 1; /* the seq is covered too */
+	ck_assert(!kv_wal_crc_ok(hdr, payload, sizeof(payload)));
+	hdr[9] ^= 1;
+	hdr[0] ^= 1;
+	ck_assert_int_eq(kv_wal_hdr_parse(hdr, &h), -EINVAL);
+	hdr[0] ^= 1;
+	hdr[21] = 1;
+	ck_assert_int_eq(kv_wal_hdr_parse(hdr, &h), -EINVAL);
+	hdr[21] = 0;
+	kv_wal_hdr_emit(hdr, 1, payload, 0);
+	hdr[7] = 0x7f; /* a length past KV_WAL_PAYLOAD_MAX_BYTES */
+	ck_assert_int_eq(kv_wal_hdr_parse(hdr, &h), -EINVAL);
+}
+END_TEST
+
+struct ops_seen {
+	int n;
+	char keys[4][16];
+	size_t vlen[4];
+	bool del[4];
+};
+
+static int see_op(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
+		  void *arg)
+{
+	struct ops_seen *s = arg;
+
+	ck_assert_int_lt(s->n, 4);
+	ck_assert_uint_lt(klen, sizeof(s->keys[0]));
+	memcpy(s->keys[s->n], key, klen);
+	s->keys[s->n][klen] = '\0';
+	s->vlen[s->n] = vlen;
+	s->del[s->n] = value == NULL;
+	s->n++;
+	return 0;
+}
+
+START_TEST(test_payload)
+{
+	/* put "\x01a" = "xyz", delete "\x01b" */
+	static const uint8_t p[] = { 'P', 2, 0, 3, 0, 0, 0, 1, 'a', 'x', 'y', 'z',
+				     'D', 2, 0, 1, 'b' };
+	struct ops_seen s = { 0 };
+	uint8_t bad[sizeof(p)];
+
+	ck_assert_int_eq(kv_wal_payload_parse(p, sizeof(p), see_op, &s), 0);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_str_eq(s.keys[0], "\x01" "a");
+	ck_assert_uint_eq(s.vlen[0], 3);
+	ck_assert(!s.del[0]);
+	ck_assert_str_eq(s.keys[1], "\x01" "b");
+	ck_assert(s.del[1]);
+	/* Every cut short of the whole is malformed, and nothing of it is applied. */
+	for (size_t cut = 1; cut < sizeof(p); cut++) {
+		if (cut == 12)
+			continue; /* a whole first operation: well formed */
+		s.n = 0;
+		ck_assert_int_eq(kv_wal_payload_parse(p, cut, see_op, &s), -EIO);
+		ck_assert_int_eq(s.n, 0);
+	}
+	memcpy(bad, p, sizeof(p));
+	bad[12] = 'X'; /* unknown operation */
+	s.n = 0;
+	ck_assert_int_eq(kv_wal_payload_parse(bad, sizeof(bad), see_op, &s), -EIO);
+	ck_assert_int_eq(s.n, 0);
+	memcpy(bad, p, sizeof(p));
+	bad[13] = 0; /* empty key */
+	ck_assert_int_eq(kv_wal_payload_parse(bad, sizeof(bad), see_op, &s), -EIO);
+	memcpy(bad, p, sizeof(p));
+	bad[6] = 0x80; /* value length past the end */
+	ck_assert_int_eq(kv_wal_payload_parse(bad, sizeof(bad), see_op, &s), -EIO);
+}
+END_TEST
+
+#define NCOMMITS 7
+
+/* The commits of the torn-tail tests: every kind of write, one batch, one value that
+ * spans pages. Commit i is applied by step(kv, i). */
+static void step(struct kv *kv, int i)
+{
+	static uint8_t big[5000];
+	struct kv_op batch[2] = {
+		{ .kind = KV_OP_SET, .key = "/b/c", .value = "22", .len = 2 },
+		{ .kind = KV_OP_SET, .key = "/d", .value = "333", .len = 3 },
+	};
+	uint64_t t = 1000 + (uint64_t)i;
+
+	memset(big, 0xa0 + i, sizeof(big));
+	switch (i) {
+	case 0:
+		ck_assert_int_eq(kv_set(kv, "/a", "1", 1, t), 0);
+		break;
+	case 1:
+		ck_assert_int_eq(kv_batch(kv, batch, 2, t, NULL), 0);
+		break;
+	case 2:
+		ck_assert_int_eq(kv_set_partial(kv, "/a", 1, "x", 1, t), 0);
+		break;
+	case 3:
+		ck_assert_int_eq(kv_rename(kv, "/d", "/e", t), 0);
+		break;
+	case 4:
+		ck_assert_int_eq(kv_remove(kv, "/b", t), 0);
+		break;
+	case 5:
+		ck_assert_int_eq(kv_set(kv, "/f/g/h", big, sizeof(big), t), 0);
+		break;
+	default:
+		ck_assert_int_eq(kv_set(kv, "/a", "last", 4, t), 0);
+		break;
+	}
+}
+
+/* Runs the commits on a fresh store, with the digest of "/" and the log's length after
+ * each (index 0: before any), and takes the crash image at the end. */
+static void run_commits(uint8_t digests[NCOMMITS + 1][KV_DIGEST_BYTES],
+			size_t ends[NCOMMITS + 1], struct image *im)
+{
+	char dir[256];
+	struct kv_stats st;
+	struct kv *kv;
+
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_set(kv, "/base", "checkpointed", 12, 1), 0);
+	ck_assert_int_eq(kv_checkpoint(kv), 0);
+	digest_root(kv, digests[0]);
+	ends[0] = pending_bytes(kv);
+	ck_assert_uint_eq(ends[0], 0);
+	for (int i = 0; i < NCOMMITS; i++) {
+		step(kv, i);
+		digest_root(kv, digests[i + 1]);
+		ends[i + 1] = pending_bytes(kv);
+		ck_assert_uint_gt(ends[i + 1], ends[i]);
+	}
+	kv_stats_get(kv, &st);
+	ck_assert_uint_eq(st.checkpoints, 1); /* the image holds the log, not a checkpoint */
+	image_take(dir, im);
+	ck_assert_uint_ge(im->wal_len, ends[NCOMMITS]);
+	kv_close(kv);
+}
+
+/* Opens the image in dir and checks it holds exactly the first want commits. */
+static void assert_prefix(const char *dir, const uint8_t digests[][KV_DIGEST_BYTES], int want,
+			  size_t cut)
+{
+	uint8_t d[KV_DIGEST_BYTES];
+	struct kv_stats st;
+	struct kv *kv = open_lmdb(dir, 0);
+
+	digest_root(kv, d);
+	kv_stats_get(kv, &st);
+	ck_assert_msg(memcmp(d, digests[want], sizeof(d)) == 0,
+		      "log cut at %zu: not the state after %d commits", cut, want);
+	ck_assert_uint_eq(st.replayed_records, (uint64_t)want);
+	assert_value(kv, "/base", "checkpointed");
+	kv_close(kv);
+	rm_tree(dir);
+}
+
+START_TEST(test_torn_tail_every_offset)
+{
+	uint8_t digests[NCOMMITS + 1][KV_DIGEST_BYTES];
+	size_t ends[NCOMMITS + 1];
+	struct image im;
+	char dir[256];
+	int whole = 0;
+
+	run_commits(digests, ends, &im);
+	for (size_t cut = 0; cut <= ends[NCOMMITS]; cut++) {
+		while (whole < NCOMMITS && ends[whole + 1] <= cut)
+			whole++;
+		/* Alternately: the file ends there, the recycled file's zeros follow, or
+		 * garbage follows. */
+		image_restore(&im, cut, cut % 3 == 0 ? 0 : 512, cut % 3 == 1 ? 0 : 0xff, dir,
+			      sizeof(dir));
+		assert_prefix(dir, digests, whole, cut);
+	}
+	ck_assert_int_eq(whole, NCOMMITS);
+	image_free(&im);
+}
+END_TEST
+
+START_TEST(test_bad_crc)
+{
+	uint8_t digests[NCOMMITS + 1][KV_DIGEST_BYTES];
+	size_t ends[NCOMMITS + 1];
+	struct image im;
+	char dir[256];
+
+	run_commits(digests, ends, &im);
+	/* A bit flipped in the payload of the third record, then in its seq: the log ends
+	 * before it. */
+	im.wal[ends[2] + KV_WAL_HDR_BYTES + 3] ^= 0x10;
+	image_restore(&im, ends[NCOMMITS], 0, 0, dir, sizeof(dir));
+	assert_prefix(dir, digests, 2, ends[2]);
+	im.wal[ends[2] + KV_WAL_HDR_BYTES + 3] ^= 0x10;
+	im.wal[ends[2] + 8] ^= 0x01;
+	image_restore(&im, ends[NCOMMITS], 0, 0, dir, sizeof(dir));
+	assert_prefix(dir, digests, 2, ends[2]);
+	im.wal[ends[2] + 8] ^= 0x01;
+	image_restore(&im, ends[NCOMMITS], 0, 0, dir, sizeof(dir));
+	assert_prefix(dir, digests, NCOMMITS, ends[NCOMMITS]);
+	image_free(&im);
+}
+END_TEST
+
+/* After a checkpoint the log starts again at offset 0 over the old records: a new record
+ * of the same length as the first old one leaves the second old one right behind it,
+ * whole and with a good CRC. Replaying it would set /x back to "bbb". */
+START_TEST(test_stale_generation)
+{
+	struct image im;
+	char dir[256], img[256];
+	struct kv *kv;
+	struct kv_stats st;
+
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_set(kv, "/x", "aaa", 3, 1), 0);
+	ck_assert_int_eq(kv_set(kv, "/x", "bbb", 3, 2), 0);
+	ck_assert_int_eq(kv_checkpoint(kv), 0);
+	ck_assert_int_eq(kv_set(kv, "/x", "ccc", 3, 3), 0);
+	image_take(dir, &im);
+	kv_close(kv);
+	image_restore(&im, im.wal_len, 0, 0, img, sizeof(img));
+	kv = open_lmdb(img, 0);
+	assert_value(kv, "/x", "ccc");
+	kv_stats_get(kv, &st);
+	ck_assert_uint_eq(st.replayed_records, 1);
+	kv_close(kv);
+	image_free(&im);
+}
+END_TEST
+
+/* A crash after a checkpoint's LMDB commit and before the log restarted: the old log
+ * (a removal of a key the checkpoint no longer has, which would fail if replayed) is
+ * recognised as covered by the applied seq and skipped. */
+START_TEST(test_replay_idempotent)
+{
+	struct image before, after;
+	char dir[256], img[256];
+	struct kv_stats st;
+	struct kv *kv;
+
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_set(kv, "/d", "1", 1, 1), 0);
+	ck_assert_int_eq(kv_checkpoint(kv), 0);
+	ck_assert_int_eq(kv_remove(kv, "/d", 2), 0);
+	ck_assert_int_eq(kv_set(kv, "/e", "2", 1, 3), 0);
+	image_take(dir, &before);
+	ck_assert_int_eq(kv_checkpoint(kv), 0);
+	image_take(dir, &after);
+	kv_close(kv);
+	/* data after the checkpoint, log from before it */
+	free(after.wal);
+	after.wal = before.wal;
+	after.wal_len = before.wal_len;
+	image_restore(&after, after.wal_len, 0, 0, img, sizeof(img));
+	kv = open_lmdb(img, 0);
+	ck_assert_int_eq(kind_of(kv, "/d"), KV_ABSENT);
+	assert_value(kv, "/e", "2");
+	kv_stats_get(kv, &st);
+	ck_assert_uint_eq(st.replayed_records, 0);
+	kv_close(kv);
+	/* and the same log with the data from before: both records replayed */
+	image_restore(&before, before.wal_len, 0, 0, img, sizeof(img));
+	kv = open_lmdb(img, 0);
+	ck_assert_int_eq(kind_of(kv, "/d"), KV_ABSENT);
+	assert_value(kv, "/e", "2");
+	kv_stats_get(kv, &st);
+	ck_assert_uint_eq(st.replayed_records, 2);
+	kv_close(kv);
+	free(before.data);
+	image_free(&after);
+}
+END_TEST
+
+static int count_record(uint64_t seq, const uint8_t *payload, size_t len, void *arg)
+{
+	(void)seq;
+	(void)payload;
+	(void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(test_seq_gaps)
+{
+	static const uint8_t p[] = { 'D', 2, 0, 1, 'a' };
+	uint64_t seqs[] = { 1, 2, 4, 5 }, last, n;
+	char dir[256];
+	struct kv_wal *w, *w2;
+	int calls = 0;
+
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(kv_wal_open(dir, true, &w), 0);
+	ck_assert_int_eq(kv_wal_open(dir, true, &w2), -EBUSY); /* locked */
+	ck_assert_int_eq(kv_wal_replay(w, 0, count_record, &calls, &last, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(kv_wal_append(w, seqs[i], p, sizeof(p)), 0);
+	/* From 0: 1 and 2, then the gap ends it. */
+	ck_assert_int_eq(kv_wal_replay(w, 0, count_record, &calls, &last, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(last, 2);
+	ck_assert_int_eq(calls, 2);
+	ck_assert_uint_eq(kv_wal_bytes(w), 2 * (KV_WAL_HDR_BYTES + sizeof(p)));
+	/* Past 1: the first record is covered, so the whole log is an old generation. */
+	ck_assert_int_eq(kv_wal_replay(w, 1, count_record, &calls, &last, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(last, 1);
+	ck_assert_uint_eq(kv_wal_bytes(w), 0);
+	kv_wal_close(w);
+	/* A log whose first record is past the applied seq + 1: records are missing. */
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(kv_wal_open(dir, false, &w), 0);
+	ck_assert_int_eq(kv_wal_append(w, 3, p, sizeof(p)), 0);
+	ck_assert_int_eq(kv_wal_replay(w, 1, count_record, &calls, &last, &n), -EUCLEAN);
+	ck_assert_int_eq(kv_wal_replay(w, 2, count_record, &calls, &last, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	/* Through the store: a log whose records the data file does not lead up to (its
+	 * data.mdb lost) is refused, until the log is moved away. */
+	{
+		struct kv_limits lim;
+		struct kv *kv;
+		struct image im;
+		char d2[256], img[256], path[512];
+
+		new_dir(d2, sizeof(d2));
+		kv = open_lmdb(d2, 0);
+		ck_assert_int_eq(kv_set(kv, "/one", "1", 1, 1), 0);
+		ck_assert_int_eq(kv_checkpoint(kv), 0);
+		ck_assert_int_eq(kv_set(kv, "/two", "2", 1, 2), 0);
+		image_take(d2, &im);
+		kv_close(kv);
+		new_dir(img, sizeof(img));
+		spill(img, KV_WAL_FILE, im.wal, im.wal_len);
+		image_free(&im);
+		kv_limits_default(&lim);
+		ck_assert_int_eq(kv_open_lmdb(img, &lim, &kv), -EUCLEAN);
+		snprintf(path, sizeof(path), "%s/%s", img, KV_WAL_FILE);
+		ck_assert_int_eq(unlink(path), 0);
+		kv = open_lmdb(img, 0);
+		ck_assert_int_eq(kind_of(kv, "/two"), KV_ABSENT);
+		kv_close(kv);
+	}
+	/* The truncating mode starts again from an empty file. */
+	ck_assert_int_eq(kv_wal_restart(w), 0);
+	ck_assert_int_eq(kv_wal_replay(w, 0, count_record, &calls, &last, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	kv_wal_close(w);
+}
+END_TEST
+
+START_TEST(test_checkpoint_triggers)
+{
+	char dir[256], key[32];
+	struct kv_stats st;
+	struct kv *kv;
+	uint8_t *big;
+	size_t big_len = (size_t)2 << 20;
+
+	new_dir(dir, sizeof(dir));
+	/* The log's byte limit. */
+	kv = open_lmdb(dir, 300);
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "/k/%02d", i);
+		ck_assert_int_eq(kv_set(kv, key, "value", 5, (uint64_t)i), 0);
+		ck_assert_uint_lt(pending_bytes(kv), 300);
+	}
+	kv_stats_get(kv, &st);
+	ck_assert_uint_ge(st.checkpoints, 4);
+	ck_assert_uint_eq(st.wal_records, 20);
+	kv_close(kv);
+	/* The daemon's timer: pending after a write, not after a checkpoint. */
+	kv = open_lmdb(dir, 0);
+	ck_assert(!kv_checkpoint_pending(kv));
+	ck_assert_int_eq(kv_set(kv, "/t", "1", 1, 100), 0);
+	ck_assert(kv_checkpoint_pending(kv));
+	ck_assert_uint_gt(pending_bytes(kv), 0);
+	ck_assert_int_eq(kv_checkpoint(kv), 0);
+	ck_assert(!kv_checkpoint_pending(kv));
+	ck_assert_uint_eq(pending_bytes(kv), 0);
+	ck_assert_int_eq(kv_checkpoint(kv), 0); /* nothing to do */
+	/* A group larger than the log takes: checkpointed, not logged. */
+	big = malloc(big_len);
+	memset(big, 0x3c, big_len);
+	kv_stats_get(kv, &st);
+	ck_assert_int_eq(kv_set(kv, "/big", big, big_len, 101), 0);
+	{
+		struct kv_stats st2;
+
+		kv_stats_get(kv, &st2);
+		ck_assert_uint_eq(st2.wal_records, st.wal_records);
+		ck_assert_uint_eq(st2.checkpoints, st.checkpoints + 1);
+		ck_assert(!kv_checkpoint_pending(kv));
+	}
+	kv_close(kv);
+	kv = open_lmdb(dir, 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "/k/%02d", i);
+		assert_value(kv, key, "value");
+	}
+	assert_bytes(kv, "/big", big, big_len);
+	free(big);
+	kv_close(kv);
+}
+END_TEST
+
+/* The applied seq lives in LMDB under a key outside the key encoding: it is there, and
+ * no operation of the store shows it or trips on it. */
+START_TEST(test_reserved_key_invisible)
+{
+	static const uint8_t applied_key[] = { 0, 'w', 'a', 'l', '-', 's', 'e', 'q' };
+	struct kv_limits lim;
+	struct kv *l, *m;
+	struct kv_entry *e;
+	uint8_t dl[KV_DIGEST_BYTES], dm[KV_DIGEST_BYTES];
+	char dir[256];
+	uint64_t size;
+	size_t n;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { sizeof(applied_key), (void *)applied_key }, v;
+
+	kv_limits_default(&lim);
+	new_dir(dir, sizeof(dir));
+	l = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_open_memory(&lim, &m), 0);
+	for (int round = 0; round < 2; round++) {
+		struct kv *both[2] = { l, m };
+
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(kv_set(both[i], "/a", "12345", 5, 7), 0);
+			ck_assert_int_eq(kv_set(both[i], "/b/c", "67", 2, 8), 0);
+		}
+		ck_assert_int_eq(kv_checkpoint(l), 0);
+		ck_assert_int_eq(kv_list(l, "/", &e, &n), 0);
+		ck_assert_uint_eq(n, 2);
+		kv_entries_free(e, n);
+		ck_assert_int_eq(kv_size(l, "/", &size), 0);
+		ck_assert_uint_eq(size, 7);
+		digest_root(l, dl);
+		digest_root(m, dm);
+		ck_assert_mem_eq(dl, dm, sizeof(dl));
+		ck_assert_int_eq(kv_last_modified(l, "/", &size), 0);
+		ck_assert_uint_eq(size, 8);
+		/* Emptying the store leaves the key (and the store works on) */
+		ck_assert_int_eq(kv_remove(l, "/", 9), 0);
+		ck_assert_int_eq(kv_remove(m, "/", 9), 0);
+		ck_assert_int_eq(kv_list(l, "/", &e, &n), 0);
+		ck_assert_uint_eq(n, 0);
+		kv_entries_free(e, n);
+		ck_assert_int_eq(kv_size(l, "/", &size), 0);
+		ck_assert_uint_eq(size, 0);
+		digest_root(l, dl);
+		digest_root(m, dm);
+		ck_assert_mem_eq(dl, dm, sizeof(dl));
+		kv_close(l);
+		l = open_lmdb(dir, 0);
+	}
+	kv_close(l);
+	kv_close(m);
+	/* It is really there (the test above is not vacuous). */
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0640), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+	ck_assert_uint_eq(v.mv_size, 8);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+END_TEST
+
+START_TEST(test_second_opener_refused)
+{
+	struct kv_limits lim;
+	struct kv *kv, *kv2;
+	char dir[256];
+
+	kv_limits_default(&lim);
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_open_lmdb(dir, &lim, &kv2), -EBUSY);
+	ck_assert_int_eq(kv_set(kv, "/still", "fine", 4, 1), 0);
+	kv_close(kv);
+	kv = open_lmdb(dir, 0);
+	assert_value(kv, "/still", "fine");
+	kv_close(kv);
+}
+END_TEST
+
+/* The truncating log (the alternative bench/kv-store compares) recovers the same way. */
+START_TEST(test_truncate_mode)
+{
+	struct kv_limits lim;
+	struct kv *kv;
+	char dir[256];
+
+	kv_limits_default(&lim);
+	lim.wal_truncate = 1;
+	lim.wal_max_bytes = 200;
+	new_dir(dir, sizeof(dir));
+	ck_assert_int_eq(kv_open_lmdb(dir, &lim, &kv), 0);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(kv_set(kv, "/t", i % 2 ? "odd" : "even", i % 2 ? 3 : 4,
+					(uint64_t)i),
+				 0);
+	kv_close(kv);
+	ck_assert_int_eq(kv_open_lmdb(dir, &lim, &kv), 0);
+	assert_value(kv, "/t", "odd");
+	kv_close(kv);
+}
+END_TEST
+
+/* The daemon's group commit with a failing batch runs every batch in a savepoint: the log
+ * must hold exactly what was kept. Replayed from a crash image, a batch that failed half
+ * way leaves nothing (its first set was logged before its savepoint was undone), and a
+ * group too large for the log is checkpointed, whichever of its batches failed. */
+START_TEST(test_group_savepoints_logged)
+{
+	struct kv_op ok1 = { .kind = KV_OP_SET, .key = "/a", .value = "1", .len = 1 };
+	struct kv_op bad[2] = {
+		{ .kind = KV_OP_SET, .key = "/c", .value = "half", .len = 4 },
+		{ .kind = KV_OP_SET, .key = "/a/under", .value = "x", .len = 1 }, /* ENOTDIR */
+	};
+	struct kv_op ok2 = { .kind = KV_OP_SET, .key = "/d", .value = "2", .len = 1 };
+	struct kv_batch_req reqs[3] = { { &ok1, 1, 0, 0 }, { bad, 2, 0, 0 }, { &ok2, 1, 0, 0 } };
+	size_t big_len = (size_t)3 << 19; /* 1.5 MiB: over the log's group limit */
+	uint8_t *big = malloc(big_len);
+	struct kv_op bigop = { .kind = KV_OP_SET, .key = "/big", .value = big, .len = big_len };
+	struct kv_batch_req reqs2[2] = { { &bigop, 1, 0, 0 }, { bad, 2, 0, 0 } };
+	struct kv_stats st, st2;
+	struct image im;
+	char dir[256], img[256];
+	struct kv *kv;
+
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_group_commit(kv, reqs, 3, 5), 0);
+	ck_assert_int_eq(reqs[0].result, 0);
+	ck_assert_int_eq(reqs[1].result, -ENOTDIR);
+	ck_assert_int_eq(reqs[2].result, 0);
+	image_take(dir, &im);
+	ck_assert_uint_gt(im.wal_len, 0);
+	image_restore(&im, im.wal_len, 0, 0, img, sizeof(img));
+	image_free(&im);
+	{
+		struct kv *r = open_lmdb(img, 0);
+
+		assert_value(r, "/a", "1");
+		assert_value(r, "/d", "2");
+		ck_assert_int_eq(kind_of(r, "/c"), KV_ABSENT);
+		kv_close(r);
+	}
+	memset(big, 0x77, big_len);
+	kv_stats_get(kv, &st);
+	ck_assert_int_eq(kv_group_commit(kv, reqs2, 2, 6), 0);
+	ck_assert_int_eq(reqs2[0].result, 0);
+	ck_assert_int_eq(reqs2[1].result, -ENOTDIR);
+	kv_stats_get(kv, &st2);
+	ck_assert_uint_eq(st2.checkpoints, st.checkpoints + 1);
+	ck_assert_uint_eq(st2.wal_records, st.wal_records);
+	/* A crash now: the checkpoint alone has it. */
+	image_take(dir, &im);
+	image_restore(&im, im.wal_len, 0, 0, img, sizeof(img));
+	image_free(&im);
+	kv_close(kv);
+	kv = open_lmdb(img, 0);
+	assert_bytes(kv, "/big", big, big_len);
+	ck_assert_int_eq(kind_of(kv, "/c"), KV_ABSENT);
+	assert_value(kv, "/d", "2");
+	kv_close(kv);
+	free(big);
+}
+END_TEST
+
+static Suite *kv_wal_suite(void)
+{
+	Suite *s = suite_create("kv_wal");
+	TCase *tc = tcase_create("log");
+
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_codec);
+	tcase_add_test(tc, test_payload);
+	tcase_add_test(tc, test_torn_tail_every_offset);
+	tcase_add_test(tc, test_bad_crc);
+	tcase_add_test(tc, test_stale_generation);
+	tcase_add_test(tc, test_replay_idempotent);
+	tcase_add_test(tc, test_seq_gaps);
+	tcase_add_test(tc, test_checkpoint_triggers);
+	tcase_add_test(tc, test_reserved_key_invisible);
+	tcase_add_test(tc, test_second_opener_refused);
+	tcase_add_test(tc, test_truncate_mode);
+	tcase_add_test(tc, test_group_savepoints_logged);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return h_run_suite(kv_wal_suite());
+}
