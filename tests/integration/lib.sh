@@ -101,9 +101,18 @@ it_netns() {
 # it_daemon NS LOG ARGS...: starts ustackd in NS (ip netns exec execs it: $! is the
 # daemon) and waits up to 15 s for its "up:" line. Sets DAEMON_PID.
 it_daemon() {
-	local ns=$1 log=$2
+	local ns=$1 log=$2 a state=()
 	shift 2
-	ip netns exec "$ns" "$USTACKD" "$@" >"$log" 2>&1 &
+	# A state directory of its own unless the test names one: the store is locked
+	# (docs/kv.md), so two daemons of parallel tests must not share the default one.
+	for a in "$@"; do case "$a" in --state-dir|--state-dir=*) state=(x) ;; esac; done
+	if [ ${#state[@]} -eq 0 ]; then
+		IT_NDAEMONS=$((${IT_NDAEMONS:-0} + 1))
+		state=(--state-dir "$IT_DIR/state-default-$IT_NDAEMONS")
+	else
+		state=()
+	fi
+	ip netns exec "$ns" "$USTACKD" "$@" "${state[@]}" >"$log" 2>&1 &
 	DAEMON_PID=$!
 	IT_PIDS+=("$DAEMON_PID")
 	for _ in $(seq 150); do
