@@ -29,6 +29,7 @@ static int kv_new(const struct kv_backend_ops *ops, struct kv_backend *be,
 	kv->ops = ops;
 	kv->be = be;
 	kv->max_value_bytes = lim->max_value_bytes;
+	kv->writes = 0;
 	*out = kv;
 	return 0;
 }

@@ -70,6 +70,7 @@ struct kv_stats {
 	uint64_t wal_bytes;	     /* bytes appended to it (headers included) */
 	uint64_t replayed_records;   /* records of the log applied again when opening */
 	uint64_t wal_pending_bytes;  /* the log's current size: since the last checkpoint */
+	uint64_t main_rebuilds;	     /* undos by rebuilding from the checkpoint and the log */
 };
 
 /* One direct child of a dictionary, as kv_list() returns it. */

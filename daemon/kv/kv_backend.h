@@ -57,6 +57,7 @@ struct kv {
 	const struct kv_backend_ops *ops;
 	struct kv_backend *be;
 	size_t max_value_bytes;
+	uint64_t writes; /* puts and deletes tried, ever (kv_write.c: did a failure write?) */
 };
 
 /* The record stored under each key (docs/kv.md, "Records"):

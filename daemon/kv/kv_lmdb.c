@@ -7,10 +7,17 @@
  * write and one fdatasync, and LMDB commits only at checkpoints:
  *
  * - One long-lived LMDB write transaction (main) holds everything since the last
- *   checkpoint. A store transaction is a nested transaction of it plus a log buffer of its
- *   physical operations; its commit appends the buffer to the log and flushes it, THEN
- *   merges the nested transaction into main. Reads go through main: they see every
- *   acknowledged write.
+ *   checkpoint. A store transaction writes straight into main and keeps a log buffer of
+ *   its physical operations; its commit appends the buffer to the log and flushes it.
+ *   Reads go through main: they see every acknowledged write, and nothing unacknowledged
+ *   (a single writer, and a reply waits for the commit). No nested transaction per store
+ *   transaction: LMDB's copies of each touched page into the child and the merge back
+ *   were most of a group's cost (docs/performance.md, "Group commit straight into main").
+ * - Undoing a store transaction that wrote (abort, or a failed append/fdatasync) abandons
+ *   main and rebuilds it from the last checkpoint plus the log (main_restart()): the
+ *   failed group's record was invalidated first (kv_wal_append), so the rebuild holds
+ *   exactly the acknowledged writes. kv_write.c keeps that rare: savepoints (nested
+ *   transactions) remain for undoing one batch of a group.
  * - A checkpoint stores the last logged seq under a reserved key (KV_LMDB_APPLIED_KEY:
  *   depth byte 0, which no key encoding has, so no scan or lookup of the store meets it)
  *   and commits main with LMDB's synced commit; then the log starts again.
@@ -46,6 +53,16 @@ struct kv_lmdb_log {
 	bool overflow; /* over KV_LMDB_GROUP_LOG_MAX_BYTES: checkpoint, nothing in p */
 };
 
+struct kv_txn {
+	struct kv_backend *b;
+	MDB_txn *txn;	 /* where reads and writes go: the innermost */
+	MDB_txn *parent; /* main during a savepoint, else NULL */
+	MDB_dbi dbi;
+	bool write;
+	bool wrote;	    /* main itself was written: an abort must rebuild it */
+	size_t sub_log_len; /* the log buffer at sub_begin */
+};
+
 struct kv_backend {
 	MDB_env *env;
 	MDB_dbi dbi;
@@ -58,14 +75,10 @@ struct kv_backend {
 	size_t wal_max_bytes;
 	struct kv_lmdb_log log;
 	struct kv_stats stats;
-};
-
-struct kv_txn {
-	struct kv_backend *b;
-	MDB_txn *txn;	 /* where reads and writes go: the innermost */
-	MDB_txn *parent; /* the store transaction during a savepoint, else NULL */
-	MDB_dbi dbi;
-	size_t sub_log_len; /* the log buffer at sub_begin */
+	/* The transaction handle when free (nearly always: one is open at a time), so that
+	 * a begin needs no malloc. */
+	struct kv_txn slot;
+	bool slot_busy;
 };
 
 /* LMDB's own codes to errno; system errors come through as they are. */
@@ -161,13 +174,21 @@ static int main_start(struct kv_backend *b)
 	return 0;
 }
 
-/* Main was lost (a failed commit): start it again from the checkpoint and the log. */
+/* Main holds writes that must not count (an abort, a failed append or commit): start it
+ * again from the checkpoint and the log. On an error main stays NULL and the next begin
+ * tries again; either way nothing unacknowledged is visible. */
 static int main_restart(struct kv_backend *b)
 {
+	uint64_t replayed = b->stats.replayed_records;
+	int r;
+
 	if (b->main)
 		mdb_txn_abort(b->main);
 	b->main = NULL;
-	return main_start(b);
+	b->stats.main_rebuilds++;
+	r = main_start(b);
+	b->stats.replayed_records = replayed; /* counts what opening replayed, only */
+	return r;
 }
 
 /* Ends main: commits it with the applied seq (if it holds writes) and starts the log
@@ -243,10 +264,17 @@ static void lmdb_stats(struct kv_backend *b, struct kv_stats *st)
 	st->wal_pending_bytes = kv_wal_bytes(b->wal);
 }
 
+static void txn_free(struct kv_txn *t)
+{
+	if (t == &t->b->slot)
+		t->b->slot_busy = false;
+	else
+		free(t);
+}
+
 static int lmdb_begin(struct kv_backend *b, bool write, struct kv_txn **out)
 {
 	struct kv_txn *t;
-	int rc;
 
 	if (!b->main) {
 		int r = main_start(b);
@@ -254,16 +282,16 @@ static int lmdb_begin(struct kv_backend *b, bool write, struct kv_txn **out)
 		if (r < 0)
 			return r;
 	}
-	t = malloc(sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	*t = (struct kv_txn){ .b = b, .txn = b->main, .dbi = b->dbi };
+	if (!b->slot_busy) {
+		t = &b->slot;
+		b->slot_busy = true;
+	} else {
+		t = malloc(sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+	}
+	*t = (struct kv_txn){ .b = b, .txn = b->main, .dbi = b->dbi, .write = write };
 	if (write) {
-		rc = mdb_txn_begin(b->env, b->main, 0, &t->txn);
-		if (rc != MDB_SUCCESS) {
-			free(t);
-			return lmdb_err(rc);
-		}
 		b->log.len = 0;
 		b->log.overflow = false;
 	}
@@ -308,23 +336,19 @@ static uint64_t op_pages(size_t klen, size_t vlen)
 static int lmdb_commit(struct kv_txn *t)
 {
 	struct kv_backend *b = t->b;
-	MDB_txn *child = t->txn;
-	int rc, r;
+	bool write = t->write;
+	int r;
 
-	free(t);
-	if (child == b->main)
-		return 0; /* a read */
-	if (!b->log.overflow && b->log.len == 0) {
-		mdb_txn_abort(child); /* wrote nothing */
+	txn_free(t);
+	if (!write)
 		return 0;
-	}
+	/* Nothing logged: nothing in main changed (what savepoints undid is gone). */
+	if (!b->log.overflow && b->log.len == 0)
+		return 0;
 	if (b->log.overflow) {
-		/* Too large to log: durable through a checkpoint right away. */
-		rc = mdb_txn_commit(child);
-		if (rc != MDB_SUCCESS) {
-			main_restart(b);
-			return lmdb_err(rc);
-		}
+		/* Too large to log: durable through a checkpoint right away. A failed one
+		 * abandoned main (checkpoint_end): main_start() rebuilds it without this
+		 * group, so the error is true. */
 		b->dirty = true;
 		r = checkpoint_end(b);
 		main_start(b); /* else the next begin tries again: the group's result holds */
@@ -332,15 +356,10 @@ static int lmdb_commit(struct kv_txn *t)
 	}
 	r = kv_wal_append(b->wal, b->last_seq + 1, b->log.p, b->log.len);
 	if (r < 0) {
-		mdb_txn_abort(child);
-		return r;
-	}
-	rc = mdb_txn_commit(child);
-	if (rc != MDB_SUCCESS) {
-		/* The caller hears of a failure: the record must not count. */
-		kv_wal_cut_last(b->wal);
+		/* The record was invalidated (kv_wal_append): rebuilt without it, main holds
+		 * exactly the acknowledged writes again. */
 		main_restart(b);
-		return lmdb_err(rc);
+		return r;
 	}
 	b->last_seq++;
 	b->dirty = true;
@@ -354,9 +373,23 @@ static int lmdb_commit(struct kv_txn *t)
 
 static void lmdb_abort(struct kv_txn *t)
 {
-	if (t->txn != t->b->main)
-		mdb_txn_abort(t->txn);
-	free(t);
+	struct kv_backend *b = t->b;
+	bool wrote = t->wrote;
+
+	if (t->parent)
+		mdb_txn_abort(t->txn); /* an open savepoint */
+	txn_free(t);
+	if (wrote)
+		main_restart(b);
+}
+
+/* A write is about to reach main itself (no savepoint open): from now on only a rebuild
+ * undoes it. Set before the call: a failed mdb_put() may leave main unusable
+ * (MDB_TXN_ERROR). */
+static void note_write(struct kv_txn *t)
+{
+	if (!t->parent)
+		t->wrote = true;
 }
 
 static int lmdb_get(struct kv_txn *t, struct kv_bytes key, struct kv_bytes *value)
@@ -380,6 +413,7 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 
 	for (size_t p = 0; p < nparts; p++)
 		v.mv_size += parts[p].len;
+	note_write(t);
 	/* MDB_RESERVE: LMDB hands out the space in the page and the parts go there directly,
 	 * without assembling the record in a buffer first. */
 	rc = mdb_put(t->txn, t->dbi, &k, &v, MDB_RESERVE);
@@ -407,9 +441,11 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 static int lmdb_del(struct kv_txn *t, struct kv_bytes key)
 {
 	MDB_val k = val_of(key);
-	int rc = mdb_del(t->txn, t->dbi, &k, NULL);
 	uint8_t *lr;
+	int rc;
 
+	note_write(t);
+	rc = mdb_del(t->txn, t->dbi, &k, NULL);
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	t->b->dirty_pages += op_pages(key.len, 0);
@@ -474,6 +510,8 @@ static int lmdb_sub_end(struct kv_txn *t, bool keep)
 	 * is right whatever was undone). */
 	if ((!keep || rc != MDB_SUCCESS) && !t->b->log.overflow)
 		t->b->log.len = t->sub_log_len;
+	if (keep && rc == MDB_SUCCESS)
+		t->wrote = true; /* merged into main */
 	t->txn = t->parent;
 	t->parent = NULL;
 	return lmdb_err(rc);

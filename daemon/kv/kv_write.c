@@ -11,13 +11,30 @@
 
 #define KV_REMOVE_HEADROOM_BYTES ((size_t)1 << 20)
 
+/* Every put and delete goes through these two: kv->writes tells whether an operation that
+ * failed had written anything before (counted before the call: a failed write may have
+ * changed the transaction too). Then only an undo of the whole transaction or of a
+ * savepoint takes it back; else the failure left the transaction as it was. */
+static int txn_put(struct kv *kv, struct kv_txn *txn, const struct kv_key *k,
+		   const struct kv_bytes *parts, size_t nparts)
+{
+	kv->writes++;
+	return kv->ops->put(txn, (struct kv_bytes){ k->enc, k->len }, parts, nparts);
+}
+
+static int txn_del(struct kv *kv, struct kv_txn *txn, const struct kv_key *k)
+{
+	kv->writes++;
+	return kv->ops->del(txn, (struct kv_bytes){ k->enc, k->len });
+}
+
 static int put_dict(struct kv *kv, struct kv_txn *txn, const struct kv_key *k, uint64_t now_ns)
 {
 	uint8_t rec[KV_REC_DICT_BYTES];
 	struct kv_bytes part = { rec, sizeof(rec) };
 
 	kv_rec_dict(rec, now_ns);
-	return kv->ops->put(txn, (struct kv_bytes){ k->enc, k->len }, &part, 1);
+	return txn_put(kv, txn, k, &part, 1);
 }
 
 static int put_value(struct kv *kv, struct kv_txn *txn, const struct kv_key *k,
@@ -27,7 +44,7 @@ static int put_value(struct kv *kv, struct kv_txn *txn, const struct kv_key *k,
 	struct kv_bytes parts[2] = { { hdr, sizeof(hdr) }, { data, len } };
 
 	kv_rec_value_header(hdr, now_ns, data, len);
-	return kv->ops->put(txn, (struct kv_bytes){ k->enc, k->len }, parts, 2);
+	return txn_put(kv, txn, k, parts, 2);
 }
 
 /* Creates the missing dictionaries above k, top down (design.md §2: set creates parents);
@@ -150,7 +167,7 @@ static int remove_children(struct kv *kv, struct kv_txn *txn, const struct kv_ke
 		if (l.e[i].kind == KV_DICTIONARY)
 			r = remove_children(kv, txn, &l.e[i].k);
 		if (r == 0)
-			r = kv->ops->del(txn, (struct kv_bytes){ l.e[i].k.enc, l.e[i].k.len });
+			r = txn_del(kv, txn, &l.e[i].k);
 	}
 	key_list_free(&l);
 	return r;
@@ -168,7 +185,7 @@ static int op_remove(struct kv *kv, struct kv_txn *txn, const struct kv_key *k)
 		if (r < 0 || kv_key_is_root(k))
 			return r;
 	}
-	return kv->ops->del(txn, (struct kv_bytes){ k->enc, k->len });
+	return txn_del(kv, txn, k);
 }
 
 /* Moves the record at src, and for a dictionary everything below it, to dst (which is
@@ -191,7 +208,7 @@ static int move_node(struct kv *kv, struct kv_txn *txn, const struct kv_key *src
 		return -ENOMEM;
 	memcpy(copy, raw.p, raw.len);
 	part = (struct kv_bytes){ copy, raw.len };
-	r = kv->ops->put(txn, (struct kv_bytes){ dst->enc, dst->len }, &part, 1);
+	r = txn_put(kv, txn, dst, &part, 1);
 	free(copy);
 	if (r == 0 && is_dict)
 		r = kv_children(kv, txn, src, collect_one, &l);
@@ -205,7 +222,7 @@ static int move_node(struct kv *kv, struct kv_txn *txn, const struct kv_key *src
 			r = move_node(kv, txn, &l.e[i].k, &to);
 	}
 	key_list_free(&l);
-	return r < 0 ? r : kv->ops->del(txn, (struct kv_bytes){ src->enc, src->len });
+	return r < 0 ? r : txn_del(kv, txn, src);
 }
 
 /* rename as mv(1) (kv.h): over a value, into a dictionary. */
@@ -240,7 +257,7 @@ static int op_rename(struct kv *kv, struct kv_txn *txn, const struct kv_key *src
 			return -EEXIST;
 	}
 	if (r == 0) /* a value in the way: replaced */
-		r = kv->ops->del(txn, (struct kv_bytes){ target.enc, target.len });
+		r = txn_del(kv, txn, &target);
 	else if (r == -ENOENT)
 		r = make_parents(kv, txn, &target, now_ns);
 	return r < 0 ? r : move_node(kv, txn, src, &target);
@@ -282,22 +299,42 @@ static int apply_ops(struct kv *kv, struct kv_txn *txn, const struct kv_op *ops,
 	return 0;
 }
 
+/* One batch in its own transaction. Several operations go in a savepoint: a later one
+ * failing after an earlier one wrote is an ordinary client error, and undoing a whole
+ * transaction costs the LMDB backend a rebuild of everything since its last checkpoint
+ * (kv_lmdb.c). A single operation fails before it writes but for a full store, a key
+ * grown too long by a rename, or no memory: it goes straight. */
 static int batch_once(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t now_ns,
 		      size_t *failed)
 {
 	struct kv_txn *txn;
-	int r = kv->ops->begin(kv->be, true, &txn);
+	bool sp = n > 1;
+	int r = kv->ops->begin(kv->be, true, &txn), r2;
 
 	*failed = 0;
-	if (r == 0) {
-		r = apply_ops(kv, txn, ops, n, now_ns, failed);
-		if (r < 0)
+	if (r < 0)
+		return r;
+	if (sp) {
+		r = kv->ops->sub_begin(txn);
+		if (r < 0) {
 			kv->ops->abort(txn);
+			return r;
+		}
 	}
-	if (r == 0) {
-		r = kv->ops->commit(txn);
-		*failed = n;
+	r = apply_ops(kv, txn, ops, n, now_ns, failed);
+	if (sp) {
+		r2 = kv->ops->sub_end(txn, r == 0);
+		if (r == 0 && r2 < 0) {
+			r = r2; /* kept nothing */
+			*failed = n;
+		}
 	}
+	if (r < 0) {
+		kv->ops->abort(txn);
+		return r;
+	}
+	r = kv->ops->commit(txn);
+	*failed = n;
 	return r;
 }
 
@@ -331,44 +368,41 @@ static int batch_freeing(struct kv *kv, const struct kv_op *ops, size_t n, uint6
 /* The common case first: every batch applied straight in one transaction, without
  * savepoints. An LMDB savepoint is a nested transaction, which allocates and merges a
  * dirty-page list: with one per batch they took most of a group's time (bench/kv, 50
- * clients). 1: all applied and committed; 0: a batch failed, nothing was applied (the
- * caller runs the group again with savepoints: the same state in, the same results out);
- * a negative errno: the transaction could not begin or commit. */
+ * clients). A batch that fails before writing anything (most client errors: not_found,
+ * a value where a dictionary is needed) left the transaction as it was: it gets its error
+ * and the others go on. 1: committed, results set; 0: a batch failed after writing,
+ * nothing was applied (the transaction was undone whole; the caller runs the group again
+ * with savepoints: the same state in, the same results out); a negative errno: the
+ * transaction could not begin or commit (then nothing of the group was applied). */
 static int group_straight(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs,
 			  uint64_t now_ns)
 {
 	struct kv_txn *txn;
-	size_t failed;
 	int r = kv->ops->begin(kv->be, true, &txn);
 
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < nreqs; i++)
-		if (apply_ops(kv, txn, reqs[i].ops, reqs[i].n, now_ns, &failed) < 0) {
+	for (size_t i = 0; i < nreqs; i++) {
+		uint64_t writes = kv->writes;
+
+		reqs[i].failed = 0;
+		reqs[i].result = apply_ops(kv, txn, reqs[i].ops, reqs[i].n, now_ns,
+					   &reqs[i].failed);
+		if (reqs[i].result < 0 && kv->writes != writes) {
 			kv->ops->abort(txn);
 			return 0;
 		}
-	r = kv->ops->commit(txn);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < nreqs; i++) {
-		reqs[i].result = 0;
-		reqs[i].failed = 0;
 	}
-	return 1;
+	r = kv->ops->commit(txn);
+	return r < 0 ? r : 1;
 }
 
-int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint64_t now_ns)
+/* Each batch in a savepoint of its own: one that fails is undone alone. */
+static int group_savepoints(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs,
+			    uint64_t now_ns)
 {
 	struct kv_txn *txn;
-	int r;
-
-	if (nreqs == 0)
-		return 0;
-	r = group_straight(kv, reqs, nreqs, now_ns);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = kv->ops->begin(kv->be, true, &txn);
+	int r = kv->ops->begin(kv->be, true, &txn);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nreqs; i++) {
@@ -385,7 +419,18 @@ int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint
 			q->failed = q->n;
 		}
 	}
-	r = kv->ops->commit(txn);
+	return kv->ops->commit(txn);
+}
+
+int kv_group_commit(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs, uint64_t now_ns)
+{
+	int r;
+
+	if (nreqs == 0)
+		return 0;
+	r = group_straight(kv, reqs, nreqs, now_ns);
+	if (r == 0)
+		r = group_savepoints(kv, reqs, nreqs, now_ns);
 	if (r < 0)
 		return r;
 	/* Batches that found no room: on their own, where the backend may reclaim space and

@@ -9,9 +9,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <lmdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/kv/kv.h"
@@ -141,6 +144,16 @@ static void image_restore(const struct image *im, size_t cut, size_t tail, uint8
 	memset(wal + cut, fill, tail);
 	spill(dir, KV_WAL_FILE, wal, cut + tail);
 	free(wal);
+}
+
+/* A crash now: a new directory img holding dir's data file and whole log. */
+static void crash_copy(const char *dir, char *img, size_t cap)
+{
+	struct image im;
+
+	image_take(dir, &im);
+	image_restore(&im, im.wal_len, 0, 0, img, cap);
+	image_free(&im);
 }
 
 START_TEST(test_codec)
@@ -741,6 +754,160 @@ START_TEST(test_group_savepoints_logged)
 }
 END_TEST
 
+static uint64_t rebuilds(struct kv *kv)
+{
+	struct kv_stats st;
+
+	kv_stats_get(kv, &st);
+	return st.main_rebuilds;
+}
+
+/* Groups write straight into the long-lived transaction (kv_lmdb.c): a batch that fails
+ * before writing costs nothing and leaves the others applied; one that fails after
+ * writing undoes the group by a rebuild, and the group runs again with savepoints. Either
+ * way the log (a crash image of it) holds exactly the acknowledged batches. */
+START_TEST(test_group_failing_batches)
+{
+	struct kv_op ok1 = { .kind = KV_OP_SET, .key = "/a", .value = "1", .len = 1 };
+	struct kv_op gone = { .kind = KV_OP_REMOVE, .key = "/nothing/here" }; /* ENOENT */
+	struct kv_op under = { .kind = KV_OP_SET, .key = "/a/x", .value = "x", .len = 1 };
+	struct kv_op half[2] = {
+		{ .kind = KV_OP_SET, .key = "/c", .value = "half", .len = 4 },
+		{ .kind = KV_OP_SET, .key = "/a/under", .value = "x", .len = 1 }, /* ENOTDIR */
+	};
+	struct kv_op ok2 = { .kind = KV_OP_SET, .key = "/d", .value = "2", .len = 1 };
+	struct kv_op ok3 = { .kind = KV_OP_SET, .key = "/e/f", .value = "3", .len = 1 };
+	struct kv_batch_req g1[4] = {
+		{ &ok1, 1, 0, 0 }, { &gone, 1, 0, 0 }, { &under, 1, 0, 0 }, { &ok2, 1, 0, 0 }
+	};
+	struct kv_batch_req g2[3] = { { &ok3, 1, 0, 0 }, { half, 2, 0, 0 }, { &gone, 1, 0, 0 } };
+	size_t failed = 99;
+	char dir[256], img[256];
+	struct kv *kv;
+
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_group_commit(kv, g1, 4, 5), 0);
+	ck_assert_int_eq(g1[0].result, 0);
+	ck_assert_int_eq(g1[1].result, -ENOENT);
+	ck_assert_uint_eq(g1[1].failed, 0);
+	ck_assert_int_eq(g1[2].result, -ENOTDIR);
+	ck_assert_int_eq(g1[3].result, 0);
+	ck_assert_uint_eq(rebuilds(kv), 0); /* nothing written by the failures: no undo */
+	ck_assert_int_eq(kv_group_commit(kv, g2, 3, 6), 0);
+	ck_assert_int_eq(g2[0].result, 0);
+	ck_assert_int_eq(g2[1].result, -ENOTDIR);
+	ck_assert_uint_eq(g2[1].failed, 1);
+	ck_assert_int_eq(g2[2].result, -ENOENT);
+	ck_assert_uint_eq(rebuilds(kv), 1); /* /c was written, then undone */
+	ck_assert_int_eq(kind_of(kv, "/c"), KV_ABSENT);
+	assert_value(kv, "/e/f", "3");
+	/* A single batch of several operations undoes its own in a savepoint. */
+	ck_assert_int_eq(kv_batch(kv, half, 2, 7, &failed), -ENOTDIR);
+	ck_assert_uint_eq(failed, 1);
+	ck_assert_int_eq(kind_of(kv, "/c"), KV_ABSENT);
+	ck_assert_uint_eq(rebuilds(kv), 1);
+	crash_copy(dir, img, sizeof(img));
+	kv_close(kv);
+	kv = open_lmdb(img, 0);
+	assert_value(kv, "/a", "1");
+	assert_value(kv, "/d", "2");
+	assert_value(kv, "/e/f", "3");
+	ck_assert_int_eq(kind_of(kv, "/c"), KV_ABSENT);
+	ck_assert_int_eq(kind_of(kv, "/a/x"), KV_ABSENT);
+	kv_close(kv);
+}
+END_TEST
+
+static off_t file_bytes(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* A log append that fails (here: the file may not grow, RLIMIT_FSIZE) fails the whole
+ * group: the store is exactly as before it (main rebuilt without it), the next group
+ * works, and a reopen (and a crash image) sees exactly the acknowledged writes. */
+START_TEST(test_append_failure_undoes_group)
+{
+	size_t fill_len = (size_t)400 << 10, big_len;
+	uint8_t *fill = malloc(fill_len), *big;
+	struct kv_op f1 = { .kind = KV_OP_SET, .key = "/fill/1", .value = fill, .len = fill_len };
+	struct kv_op f2 = { .kind = KV_OP_SET, .key = "/fill/2", .value = fill, .len = fill_len };
+	struct kv_op keep = { .kind = KV_OP_SET, .key = "/keep", .value = "k", .len = 1 };
+	struct kv_op later = { .kind = KV_OP_SET, .key = "/later", .value = "l", .len = 1 };
+	struct kv_op g_big, g_new = { .kind = KV_OP_SET, .key = "/new/x", .value = "n", .len = 1 };
+	struct kv_op g_over = { .kind = KV_OP_SET, .key = "/keep", .value = "K2", .len = 2 };
+	struct kv_op g_rm = { .kind = KV_OP_REMOVE, .key = "/fill" };
+	struct kv_batch_req reqs[4];
+	uint8_t before[KV_DIGEST_BYTES], after[KV_DIGEST_BYTES];
+	struct rlimit old, lim;
+	char dir[256], img[256];
+	struct kv *kv;
+	off_t size;
+	int r;
+
+	ck_assert_ptr_nonnull(fill);
+	memset(fill, 0x5a, fill_len);
+	new_dir(dir, sizeof(dir));
+	kv = open_lmdb(dir, 0);
+	ck_assert_int_eq(kv_batch(kv, &keep, 1, 1, NULL), 0);
+	ck_assert_int_eq(kv_batch(kv, &f1, 1, 2, NULL), 0);
+	ck_assert_int_eq(kv_batch(kv, &f2, 1, 3, NULL), 0);
+	/* The recycled log is preallocated (kv_wal.c, grow_to): a group past its end must
+	 * grow the file, which the limit refuses. */
+	size = file_bytes(dir, KV_WAL_FILE);
+	ck_assert_uint_lt(pending_bytes(kv), (uint64_t)size);
+	big_len = (size_t)((uint64_t)size - pending_bytes(kv)) + 4096;
+	big = malloc(big_len);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 0xa5, big_len);
+	g_big = (struct kv_op){ .kind = KV_OP_SET, .key = "/big", .value = big, .len = big_len };
+	reqs[0] = (struct kv_batch_req){ &g_big, 1, 0, 0 };
+	reqs[1] = (struct kv_batch_req){ &g_new, 1, 0, 0 };
+	reqs[2] = (struct kv_batch_req){ &g_over, 1, 0, 0 };
+	reqs[3] = (struct kv_batch_req){ &g_rm, 1, 0, 0 };
+	digest_root(kv, before);
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)size;
+	signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead of killing us */
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r = kv_group_commit(kv, reqs, 4, 4);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	ck_assert_int_eq(r, -EFBIG); /* every batch of the group hears it (kv.h) */
+	ck_assert_uint_eq(rebuilds(kv), 1);
+
+	digest_root(kv, after);
+	ck_assert_mem_eq(before, after, KV_DIGEST_BYTES);
+	ck_assert_int_eq(kind_of(kv, "/big"), KV_ABSENT);
+	ck_assert_int_eq(kind_of(kv, "/new"), KV_ABSENT);
+	assert_value(kv, "/keep", "k");
+	assert_bytes(kv, "/fill/2", fill, fill_len);
+	/* The log still takes the next group. */
+	ck_assert_int_eq(kv_batch(kv, &later, 1, 5, NULL), 0);
+	crash_copy(dir, img, sizeof(img));
+	kv_close(kv);
+	for (int i = 0; i < 2; i++) {
+		kv = open_lmdb(i == 0 ? img : dir, 0);
+		assert_value(kv, "/keep", "k");
+		assert_value(kv, "/later", "l");
+		assert_bytes(kv, "/fill/1", fill, fill_len);
+		ck_assert_int_eq(kind_of(kv, "/big"), KV_ABSENT);
+		ck_assert_int_eq(kind_of(kv, "/new"), KV_ABSENT);
+		kv_close(kv);
+	}
+	free(big);
+	free(fill);
+}
+END_TEST
+
 static Suite *kv_wal_suite(void)
 {
 	Suite *s = suite_create("kv_wal");
@@ -760,6 +927,8 @@ static Suite *kv_wal_suite(void)
 	tcase_add_test(tc, test_second_opener_refused);
 	tcase_add_test(tc, test_truncate_mode);
 	tcase_add_test(tc, test_group_savepoints_logged);
+	tcase_add_test(tc, test_group_failing_batches);
+	tcase_add_test(tc, test_append_failure_undoes_group);
 	suite_add_tcase(s, tc);
 	return s;
 }
