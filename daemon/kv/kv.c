@@ -30,6 +30,7 @@ static int kv_new(const struct kv_backend_ops *ops, struct kv_backend *be,
 	kv->be = be;
 	kv->max_value_bytes = lim->max_value_bytes;
 	kv->writes = 0;
+	kv->dict_seen_len = 0;
 	*out = kv;
 	return 0;
 }

@@ -58,6 +58,10 @@ struct kv {
 	struct kv_backend *be;
 	size_t max_value_bytes;
 	uint64_t writes; /* puts and deletes tried, ever (kv_write.c: did a failure write?) */
+	/* A dictionary known to exist in the open write transaction, its encoded key (len 0:
+	 * none): kv_write.c, make_parents(). */
+	uint8_t dict_seen[KV_KEY_MAX_BYTES + 1];
+	size_t dict_seen_len;
 };
 
 /* The record stored under each key (docs/kv.md, "Records"):

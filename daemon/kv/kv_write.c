@@ -25,6 +25,7 @@ static int txn_put(struct kv *kv, struct kv_txn *txn, const struct kv_key *k,
 static int txn_del(struct kv *kv, struct kv_txn *txn, const struct kv_key *k)
 {
 	kv->writes++;
+	kv->dict_seen_len = 0; /* it may have been the dictionary, or above it */
 	return kv->ops->del(txn, (struct kv_bytes){ k->enc, k->len });
 }
 
@@ -47,8 +48,29 @@ static int put_value(struct kv *kv, struct kv_txn *txn, const struct kv_key *k,
 	return txn_put(kv, txn, k, parts, 2);
 }
 
+/* Begins a write transaction: nothing is known about it yet. */
+static int write_begin(struct kv *kv, struct kv_txn **txn)
+{
+	kv->dict_seen_len = 0;
+	return kv->ops->begin(kv->be, true, txn);
+}
+
+/* Ends a savepoint; what an undo dropped may have held the dictionary seen. */
+static int savepoint_end(struct kv *kv, struct kv_txn *txn, bool keep)
+{
+	int r = kv->ops->sub_end(txn, keep);
+
+	if (!keep || r < 0)
+		kv->dict_seen_len = 0;
+	return r;
+}
+
 /* Creates the missing dictionaries above k, top down (design.md §2: set creates parents);
- * a value on the way is dictionary_expected. */
+ * a value on the way is dictionary_expected. The parent found or made last in this
+ * transaction is remembered (kv->dict_seen): a batch of sets into one dictionary looks it
+ * up once, not once per set (a B-tree search: a third of a set's). A dictionary stops
+ * existing only by a delete (a put over one is refused before it writes) or an undo, which
+ * forget it; its ancestors exist as long as it does. */
 static int make_parents(struct kv *kv, struct kv_txn *txn, const struct kv_key *k,
 			uint64_t now_ns)
 {
@@ -56,6 +78,11 @@ static int make_parents(struct kv *kv, struct kv_txn *txn, const struct kv_key *
 	struct kv_rec rec;
 	unsigned depth = kv_key_depth(k);
 
+	if (depth < 2)
+		return 0;
+	kv_key_parent(k, &anc);
+	if (anc.len == kv->dict_seen_len && memcmp(anc.enc, kv->dict_seen, anc.len) == 0)
+		return 0;
 	for (unsigned d = 1; d < depth; d++) {
 		int r;
 
@@ -71,6 +98,8 @@ static int make_parents(struct kv *kv, struct kv_txn *txn, const struct kv_key *
 		if (r < 0)
 			return r;
 	}
+	memcpy(kv->dict_seen, anc.enc, anc.len); /* the loop's last: k's parent */
+	kv->dict_seen_len = anc.len;
 	return 0;
 }
 
@@ -309,7 +338,7 @@ static int batch_once(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t
 {
 	struct kv_txn *txn;
 	bool sp = n > 1;
-	int r = kv->ops->begin(kv->be, true, &txn), r2;
+	int r = write_begin(kv, &txn), r2;
 
 	*failed = 0;
 	if (r < 0)
@@ -323,7 +352,7 @@ static int batch_once(struct kv *kv, const struct kv_op *ops, size_t n, uint64_t
 	}
 	r = apply_ops(kv, txn, ops, n, now_ns, failed);
 	if (sp) {
-		r2 = kv->ops->sub_end(txn, r == 0);
+		r2 = savepoint_end(kv, txn, r == 0);
 		if (r == 0 && r2 < 0) {
 			r = r2; /* kept nothing */
 			*failed = n;
@@ -378,7 +407,7 @@ static int group_straight(struct kv *kv, struct kv_batch_req *reqs, size_t nreqs
 			  uint64_t now_ns)
 {
 	struct kv_txn *txn;
-	int r = kv->ops->begin(kv->be, true, &txn);
+	int r = write_begin(kv, &txn);
 
 	if (r < 0)
 		return r;
@@ -402,7 +431,7 @@ static int group_savepoints(struct kv *kv, struct kv_batch_req *reqs, size_t nre
 			    uint64_t now_ns)
 {
 	struct kv_txn *txn;
-	int r = kv->ops->begin(kv->be, true, &txn);
+	int r = write_begin(kv, &txn);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nreqs; i++) {
@@ -413,7 +442,7 @@ static int group_savepoints(struct kv *kv, struct kv_batch_req *reqs, size_t nre
 		if (q->result < 0)
 			continue;
 		q->result = apply_ops(kv, txn, q->ops, q->n, now_ns, &q->failed);
-		r = kv->ops->sub_end(txn, q->result == 0);
+		r = savepoint_end(kv, txn, q->result == 0);
 		if (q->result == 0 && r < 0) {
 			q->result = r; /* kept nothing */
 			q->failed = q->n;

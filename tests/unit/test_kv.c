@@ -626,6 +626,49 @@ START_TEST(test_group_commit)
 }
 END_TEST
 
+/* kv_write.c remembers the last parent dictionary found or made in a transaction: a
+ * removal, or the undo of the batch that made it, must make the next set create it again
+ * (a child without its dictionary would be unreachable by list and remove). */
+START_TEST(test_group_parent_forgotten)
+{
+	struct kv *kv = open_store(_i);
+	struct kv_op a[] = { { .kind = KV_OP_SET, .key = "/p/1", .value = "a", .len = 1 } };
+	struct kv_op rm[] = { { .kind = KV_OP_REMOVE, .key = "/p" } };
+	struct kv_op b[] = { { .kind = KV_OP_SET, .key = "/p/2", .value = "b", .len = 1 } };
+	struct kv_op undone[] = {
+		{ .kind = KV_OP_SET, .key = "/q/1", .value = "c", .len = 1 },
+		{ .kind = KV_OP_SET, .key = "/q/1/x", .value = "c", .len = 1 }, /* ENOTDIR */
+	};
+	struct kv_op c[] = { { .kind = KV_OP_SET, .key = "/q/2", .value = "d", .len = 1 } };
+	struct kv_batch_req reqs[] = { { a, 1, 9, 9 }, { rm, 1, 9, 9 }, { b, 1, 9, 9 },
+				       { undone, 2, 9, 9 }, { c, 1, 9, 9 } };
+	struct kv_entry *ents;
+	size_t n;
+
+	ck_assert_int_eq(kv_group_commit(kv, reqs, 5, 10), 0);
+	ck_assert_int_eq(reqs[0].result, 0);
+	ck_assert_int_eq(reqs[1].result, 0);
+	ck_assert_int_eq(reqs[2].result, 0);
+	ck_assert_int_eq(reqs[3].result, -ENOTDIR);
+	ck_assert_int_eq(reqs[4].result, 0);
+	ck_assert_int_eq(kind_of(kv, "/p"), KV_DICTIONARY);
+	ck_assert_int_eq(kind_of(kv, "/p/1"), KV_ABSENT);
+	assert_value(kv, "/p/2", "b");
+	ck_assert_int_eq(kind_of(kv, "/q"), KV_DICTIONARY);
+	ck_assert_int_eq(kind_of(kv, "/q/1"), KV_ABSENT);
+	ck_assert_int_eq(kv_list(kv, "/q", &ents, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(ents[0].name, "2");
+	kv_entries_free(ents, n);
+	/* The same through single batches. */
+	ck_assert_int_eq(kv_batch(kv, undone, 2, 11, NULL), -ENOTDIR);
+	ck_assert_int_eq(kv_remove(kv, "/q", 12), 0);
+	ck_assert_int_eq(kv_set(kv, "/q/3", "e", 1, 13), 0);
+	ck_assert_int_eq(kind_of(kv, "/q"), KV_DICTIONARY);
+	kv_close(kv);
+}
+END_TEST
+
 /* A full map inside a group: the batches that did not fit fail alone, or the commit fails
  * and then nothing at all is applied. */
 START_TEST(test_group_commit_no_space)
@@ -813,6 +856,7 @@ static Suite *kv_suite(void)
 	tcase_add_loop_test(tc, test_no_space, 0, 2);
 	tcase_add_loop_test(tc, test_last_modified_and_size, 0, 2);
 	tcase_add_loop_test(tc, test_group_commit, 0, 2);
+	tcase_add_loop_test(tc, test_group_parent_forgotten, 0, 2);
 	tcase_add_loop_test(tc, test_group_commit_no_space, 0, 2);
 	tcase_add_test(tc, test_lmdb_reopen);
 	tcase_add_test(tc, test_error_names);
