@@ -42,7 +42,7 @@ static struct rpc_kv_group {
 	struct kv_batch_req reqs[RPC_KV_GROUP_MAX];
 	size_t n;
 	char path[4096];
-	char *text; /* a direct Get's reply (rpc_kv_direct()) */
+	char *text; /* a direct read's reply (rpc_kv_direct()) */
 	size_t text_cap;
 } group;
 
@@ -243,7 +243,7 @@ bool rpc_kv_direct(struct rpc_client *c, struct varlink_reader *rd)
 		if (rpc_kv_client_waiting(c)) /* its replies in the order of its calls */
 			rpc_kv_commit(d);
 		store_of(d, &st);
-		if (kv_direct_get(&st, call.key, &group.text, &group.text_cap, &len) < 0)
+		if (kv_direct_read(&st, &call, &group.text, &group.text_cap, &len) < 0)
 			return false; /* an error: the json-c path answers it (a read, run again) */
 	}
 	/* The call is the reader's no more: everything it needs was copied. */

@@ -179,17 +179,18 @@ int kv_direct_parse(const char *text, size_t len, struct kv_direct_call *call)
 	size_t n = 1;
 	int r;
 
-	call->write = false;
+	call->write = call->exists = false;
 	call->w = NULL;
 	if (!scan_eat(&sc, '{') || !scan_name(&sc, "method") || !scan_string(&sc, &method) ||
 	    !scan_eat(&sc, ',') || !scan_name(&sc, "parameters"))
 		return -EAGAIN;
-	if (span_is(&method, "io.ustack.KV.Get")) {
+	if (span_is(&method, "io.ustack.KV.Get") || span_is(&method, "io.ustack.KV.Exists")) {
 		r = scan_members(&sc, m);
 		if (r != M_KEY || m[0].n > KV_DIRECT_KEY_MAX)
 			return -EAGAIN;
 		memcpy(call->key, m[0].s, m[0].n);
 		call->key[m[0].n] = '\0';
+		call->exists = method.n == strlen("io.ustack.KV.Exists");
 	} else if (span_is(&method, "io.ustack.KV.Set")) {
 		if (scan_members(&sc, m) != (M_KEY | M_VALUE))
 			return -EAGAIN;
@@ -226,14 +227,38 @@ static int text_room(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
-int kv_direct_get(const struct kv_rpc_store *st, const char *key, char **buf, size_t *cap,
-		  size_t *len)
+/* Exists: {} when absent (kind is null, not an error), else its kind. */
+static int exists_reply(const struct kv_rpc_store *st, const char *key, char **buf,
+			size_t *cap, size_t *len)
+{
+	static const char absent[] = "{\"parameters\":{}}",
+			  value[] = "{\"parameters\":{\"kind\":\"value\"}}",
+			  dict[] = "{\"parameters\":{\"kind\":\"dictionary\"}}";
+	enum kv_kind kind;
+	const char *t;
+	int r = kv_exists(st->kv, key, &kind);
+
+	if (r < 0)
+		return -EAGAIN;
+	t = kind == KV_ABSENT ? absent : kind == KV_VALUE ? value : dict;
+	*len = strlen(t) + 1;
+	r = text_room(buf, cap, *len);
+	if (r == 0)
+		memcpy(*buf, t, *len);
+	return r;
+}
+
+int kv_direct_read(const struct kv_rpc_store *st, const struct kv_direct_call *call,
+		   char **buf, size_t *cap, size_t *len)
 {
 	static const char head[] = "{\"parameters\":{\"value\":\"", tail[] = "\"}}";
 	size_t hlen = sizeof(head) - 1, vlen, blen;
 	uint8_t *v;
-	int r = kv_get(st->kv, key, &v, &vlen);
+	int r;
 
+	if (call->exists)
+		return exists_reply(st, call->key, buf, cap, len);
+	r = kv_get(st->kv, call->key, &v, &vlen);
 	if (r < 0)
 		return -EAGAIN;
 	if (st->max_reply_value_bytes && vlen > st->max_reply_value_bytes) {
@@ -264,7 +289,7 @@ int kv_direct_call(const struct kv_rpc_store *st, const char *text, size_t len,
 	if (r < 0)
 		return r;
 	if (!call.write)
-		return kv_direct_get(st, call.key, buf, cap, out_len);
+		return kv_direct_read(st, &call, buf, cap, out_len);
 	call.w->req.result = kv_batch(st->kv, call.w->ops, call.w->n, now_ns, &call.w->req.failed);
 	if (call.w->req.result == 0) {
 		kv_rpc_write_free(call.w);

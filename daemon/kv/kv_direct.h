@@ -1,6 +1,6 @@
 /* io.ustack.KV's hot calls without json-c (docs/performance.md, "KV calls without json-c
- * objects"): a Get, Set or Batch message parsed straight from its text into store
- * operations, and a Get's or a write's success answered straight as text. It takes only
+ * objects"): a Get, Exists, Set or Batch message parsed straight from its text into store
+ * operations, and a read's or a write's success answered straight as text. It takes only
  * the plainest form of those calls, the one clients send: the envelope {"method",
  * "parameters"} in that order, the parameters each exactly once and nothing else, strings
  * of printable ASCII without escapes, a Batch of 1 to KV_DIRECT_OPS_MAX "set"/"remove"
@@ -21,7 +21,8 @@
 #define KV_DIRECT_KEY_MAX 1023
 
 struct kv_direct_call {
-	bool write;		/* Set or Batch: w to run; else a Get of key */
+	bool write;		/* Set or Batch: w to run; else a Get or Exists of key */
+	bool exists;		/* an Exists */
 	struct kv_rpc_write *w; /* its keys and values copied: the text may go */
 	char key[KV_DIRECT_KEY_MAX + 1];
 };
@@ -31,11 +32,11 @@ struct kv_direct_call {
  * -ENOMEM. */
 int kv_direct_parse(const char *text, size_t len, struct kv_direct_call *call);
 
-/* A Get's reply text, NUL included, into *buf (grown as needed, *cap its size). 0, or
- * -EAGAIN when the answer is an error (the json-c path gives it: a read has no effect, so
- * it may run again), -ENOMEM. */
-int kv_direct_get(const struct kv_rpc_store *st, const char *key, char **buf, size_t *cap,
-		  size_t *len);
+/* A Get's or Exists's reply text, NUL included, into *buf (grown as needed, *cap its
+ * size). 0, or -EAGAIN when the answer is an error (the json-c path gives it: a read has
+ * no effect, so it may run again), -ENOMEM. */
+int kv_direct_read(const struct kv_rpc_store *st, const struct kv_direct_call *call,
+		   char **buf, size_t *cap, size_t *len);
 
 /* The reply text of a write that succeeded (NUL included in KV_DIRECT_OK_LEN). */
 #define KV_DIRECT_OK "{\"parameters\":{}}"

@@ -85,6 +85,10 @@ START_TEST(test_taken)
 		"\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		"AAAAAAAAAAAAAAAA\"}}",
 		"{\"method\":\"io.ustack.KV.Set\",\"parameters\":{\"key\":\"/c\",\"value\":\"\"}}",
+		"{\"method\":\"io.ustack.KV.Exists\",\"parameters\":{\"key\":\"/c\"}}",
+		"{\"method\":\"io.ustack.KV.Exists\",\"parameters\":{\"key\":\"/f\"}}",
+		"{\"method\":\"io.ustack.KV.Exists\",\"parameters\":{\"key\":\"/\"}}",
+		"{\"method\":\"io.ustack.KV.Exists\",\"parameters\":{\"key\":\"/nothing\"}}",
 	};
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
@@ -116,7 +120,8 @@ START_TEST(test_declined)
 		"{\"method\":\"io.ustack.KV.Batch\",\"parameters\":{\"operations\":[{\"op\":\"set\","
 		"\"key\":\"/a\"}]}}",
 		"{\"method\":\"io.ustack.KV.Batch\",\"parameters\":{\"operations\":[1]}}",
-		"{\"method\":\"io.ustack.KV.Exists\",\"parameters\":{\"key\":\"/a\"}}",
+		"{\"method\":\"io.ustack.KV.Exists\",\"parameters\":{\"key\":\"bad\"}}",
+		"{\"method\":\"io.ustack.KV.Size\",\"parameters\":{\"key\":\"/a\"}}",
 		"{\"method\":\"io.ustack.KV.Get\",\"parameters\":{\"key\":\"/a\"}} x",
 		"{\"method\":\"io.ustack.KV.Get\",\"parameters\":{\"key\":\"/a\"}",
 		"{\"method\":\"io.ustack.KV.Get\",\"parameters\":{\"key\":\"/a\"},}",
