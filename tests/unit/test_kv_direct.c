@@ -137,6 +137,33 @@ START_TEST(test_declined)
 }
 END_TEST
 
+/* A byte the direct path leaves to json-c, at every position of a long key (its strings
+ * are checked 8 bytes at a time): never taken; the same key without it: taken. */
+START_TEST(test_odd_byte_anywhere)
+{
+	static const char odd[] = { '"', '\\', 0x01, 0x1f, 0x7f, (char)0x80, (char)0xc3, (char)0xff };
+	struct kv_direct_call call;
+	char text[128], key[41];
+
+	for (size_t at = 1; at < sizeof(key) - 1; at++) {
+		for (size_t k = 0; k < sizeof(odd); k++) {
+			memset(key, 'a', sizeof(key) - 1);
+			key[0] = '/';
+			key[sizeof(key) - 1] = '\0';
+			snprintf(text, sizeof(text),
+				 "{\"method\":\"io.ustack.KV.Get\",\"parameters\":{\"key\":\"%s\"}}",
+				 key);
+			ck_assert_int_eq(kv_direct_parse(text, strlen(text), &call), 0);
+			ck_assert_str_eq(call.key, key);
+			text[strlen(text) - 3 - (sizeof(key) - 1) + at] = odd[k];
+			/* 0x7f (DEL) is plain JSON, and taken */
+			ck_assert_int_eq(kv_direct_parse(text, strlen(text), &call),
+					 odd[k] == 0x7f ? 0 : -EAGAIN);
+		}
+	}
+}
+END_TEST
+
 static uint32_t rnd_state;
 
 static uint32_t rnd(uint32_t n)
@@ -315,6 +342,7 @@ static Suite *kv_direct_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_taken);
 	tcase_add_test(tc, test_declined);
+	tcase_add_test(tc, test_odd_byte_anywhere);
 	tcase_add_loop_test(tc, test_generated, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
