@@ -137,6 +137,8 @@ uint64_t rpc_next_socket_id(struct rpc_client *c);
 int rpc_reply(struct rpc_client *c, struct json_object *params, bool continues,
 	      const int *fds, size_t nfds);
 int rpc_error(struct rpc_client *c, const char *error, struct json_object *params);
+/* A reply already as text[0, len), NUL included (rpc_kv.c's direct path). */
+int rpc_reply_text(struct rpc_client *c, const char *text, size_t len);
 int rpc_error_errno(struct rpc_client *c, const char *error, int err, const char *message);
 /* org.varlink.service.InvalidParameter {parameter}: returns 0 (the call is answered). */
 int rpc_invalid_param(struct rpc_req *req, const char *param);
@@ -178,6 +180,10 @@ extern const struct rpc_method rpc_kv_methods[];
 bool rpc_kv_client_waiting(const struct rpc_client *c);
 void rpc_kv_commit(struct ustackd *d);
 void rpc_kv_stop(struct ustackd *d);
+/* The next message in rd when it is one of io.ustack.KV's hot calls in their plain form
+ * (kv/kv_direct.h): taken and answered (or added to the group) without json-c, true;
+ * else false, and the server goes on as usual with it. */
+bool rpc_kv_direct(struct rpc_client *c, struct varlink_reader *rd);
 /* The store's redo-log counters (docs/kv.md, "Counters") into a Stats reply's counters. */
 void rpc_kv_counters(struct ustackd *d, struct json_object *counters);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "kv/kv_direct.h"
 #include "kv/kv_rpc.h"
 #include "log.h"
 #include "rpc.h"
@@ -27,7 +28,7 @@
 
 struct rpc_kv_wait {
 	struct rpc_stream s; /* on its client: cancelled (client NULL) when the client goes */
-	struct json_object *params; /* held: w borrows its key strings */
+	struct json_object *params; /* held: w borrows its key strings (NULL: w has copies) */
 	struct kv_rpc_write *w;
 	bool oneway;
 };
@@ -41,6 +42,8 @@ static struct rpc_kv_group {
 	struct kv_batch_req reqs[RPC_KV_GROUP_MAX];
 	size_t n;
 	char path[4096];
+	char *text; /* a direct read's reply (rpc_kv_direct()) */
+	size_t text_cap;
 } group;
 
 static uint64_t realtime_ns(void)
@@ -132,7 +135,12 @@ void rpc_kv_commit(struct ustackd *d)
 		struct kv_rpc_result res;
 
 		wt->w->req = group.reqs[i];
-		if (kv_rpc_write_finish(wt->w, r, &res) < 0) {
+		if (r == 0 && wt->w->req.result == 0) {
+			/* done: the reply every write has, as text (kv_direct.h) */
+			kv_rpc_write_free(wt->w);
+			if (c && !wt->oneway)
+				rpc_reply_text(c, KV_DIRECT_OK, KV_DIRECT_OK_LEN);
+		} else if (kv_rpc_write_finish(wt->w, r, &res) < 0) {
 			if (c && !wt->oneway)
 				rpc_error_errno(c, "io.ustack.Stack.Errno", ENOMEM, NULL);
 		} else if (c && !wt->oneway) {
@@ -165,13 +173,41 @@ bool rpc_kv_client_waiting(const struct rpc_client *c)
 	return false;
 }
 
+/* Adds w to the group: answered after its commit. params: held while w borrows from it. */
+static int group_add(struct rpc_client *c, struct kv_rpc_write *w, struct json_object *params,
+		     bool oneway)
+{
+	struct ustackd *d = rpc_client_daemon(c);
+	struct rpc_kv_wait *wt;
+
+	if (!group.ev_commit) {
+		group.d = d;
+		group.ev_commit = event_new(d->base, -1, 0, on_commit, d);
+		if (!group.ev_commit) {
+			kv_rpc_write_free(w);
+			return -ENOMEM;
+		}
+	}
+	if (group.n == RPC_KV_GROUP_MAX)
+		rpc_kv_commit(d);
+	wt = &group.waits[group.n];
+	*wt = (struct rpc_kv_wait){ .w = w, .params = json_object_get(params), .oneway = oneway };
+	/* Not a counted stream (is_call false): it cannot fail, and it keeps a client
+	 * that shut its writing side until the answer is out. */
+	rpc_stream_add(c, &wt->s, wait_cancel, false);
+	group.n++;
+	/* Activated now, it runs after the other clients' reads already due in this turn
+	 * (libevent runs callbacks activated during a turn after those queued before). */
+	event_active(group.ev_commit, EV_TIMEOUT, 0);
+	return 0;
+}
+
 static int kv_write(struct rpc_req *req)
 {
 	struct rpc_client *c = req->client;
 	struct ustackd *d = rpc_client_daemon(c);
 	struct kv_rpc_result res;
 	struct kv_rpc_write *w;
-	struct rpc_kv_wait *wt;
 	int r;
 
 	if (!d->kv)
@@ -184,27 +220,49 @@ static int kv_write(struct rpc_req *req)
 		send_result(c, &res);
 		return 0;
 	}
-	if (!group.ev_commit) {
-		group.d = d;
-		group.ev_commit = event_new(d->base, -1, 0, on_commit, d);
-		if (!group.ev_commit) {
-			kv_rpc_write_free(w);
-			return -ENOMEM;
+	return group_add(c, w, req->call->params, req->call->oneway);
+}
+
+bool rpc_kv_direct(struct rpc_client *c, struct varlink_reader *rd)
+{
+	struct ustackd *d = rpc_client_daemon(c);
+	struct kv_direct_call call;
+	struct kv_rpc_store st;
+	const char *text;
+	size_t len;
+	int r;
+
+	if (!d->kv || varlink_reader_peek(rd, &text, &len) != 1 ||
+	    kv_direct_parse(text, len, &call) < 0)
+		return false;
+	if (call.write && !rpc_client_privileged(c)) {
+		kv_rpc_write_free(call.w); /* PermissionDenied, counted and logged there */
+		return false;
+	}
+	if (!call.write) {
+		if (rpc_kv_client_waiting(c)) /* its replies in the order of its calls */
+			rpc_kv_commit(d);
+		store_of(d, &st);
+		if (kv_direct_read(&st, &call, &group.text, &group.text_cap, &len) < 0)
+			return false; /* an error: the json-c path answers it (a read, run again) */
+	}
+	/* The call is the reader's no more: everything it needs was copied. */
+	varlink_reader_skip(rd);
+	rpc_count(c, RPC_RpcCalls);
+	if (call.write) {
+		r = group_add(c, call.w, NULL, false);
+		if (r < 0)
+			rpc_error_errno(c, "io.ustack.Stack.Errno", -r, NULL);
+	} else {
+		rpc_reply_text(c, group.text, len);
+		if (group.text_cap > (64u << 10)) { /* a large value's: not kept */
+			free(group.text);
+			group.text = NULL;
+			group.text_cap = 0;
 		}
 	}
-	if (group.n == RPC_KV_GROUP_MAX)
-		rpc_kv_commit(d);
-	wt = &group.waits[group.n];
-	*wt = (struct rpc_kv_wait){ .w = w, .params = json_object_get(req->call->params),
-				    .oneway = req->call->oneway };
-	/* Not a counted stream (is_call false): it cannot fail, and it keeps a client
-	 * that shut its writing side until the answer is out. */
-	rpc_stream_add(c, &wt->s, wait_cancel, false);
-	group.n++;
-	/* Activated now, it runs after the other clients' reads already due in this turn
-	 * (libevent runs callbacks activated during a turn after those queued before). */
-	event_active(group.ev_commit, EV_TIMEOUT, 0);
-	return 0;
+	rpc_kick(c);
+	return true;
 }
 
 static int kv_read(struct rpc_req *req)
@@ -275,4 +333,7 @@ void rpc_kv_stop(struct ustackd *d)
 	if (group.ev_checkpoint)
 		event_free(group.ev_checkpoint); /* kv_close() checkpoints */
 	group.ev_checkpoint = NULL;
+	free(group.text);
+	group.text = NULL;
+	group.text_cap = 0;
 }

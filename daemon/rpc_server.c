@@ -337,6 +337,13 @@ int rpc_reply(struct rpc_client *c, struct json_object *params, bool continues,
 	return r;
 }
 
+int rpc_reply_text(struct rpc_client *c, const char *text, size_t len)
+{
+	if (c->oneway)
+		return 0;
+	return client_queue(c, text, len, NULL, 0);
+}
+
 int rpc_error(struct rpc_client *c, const char *error, struct json_object *params)
 {
 	if (c->oneway) {
@@ -552,7 +559,13 @@ static bool client_process(struct rpc_client *c)
 	struct json_object *msg;
 	int r;
 
-	while (!c->dead && (r = varlink_reader_next(&c->rd, &msg)) != 0) {
+	while (!c->dead) {
+		/* io.ustack.KV's hot calls without json-c (rpc_kv.c) */
+		if (rpc_kv_direct(c, &c->rd))
+			continue;
+		r = varlink_reader_next(&c->rd, &msg);
+		if (r == 0)
+			break;
 		if (r == -EMSGSIZE) {
 			rpc_count(c, RPC_RpcOversizeMessages);
 			error_with(c, "org.varlink.service.InvalidParameter", "parameter",

@@ -199,15 +199,13 @@ static int parse_json(struct varlink_reader *r, const char *text, size_t len,
 	return 0;
 }
 
-int varlink_reader_next(struct varlink_reader *r, struct json_object **msg)
+/* The length of the whole message at r->start: 1 with *mlen set, 0 (not whole yet) or
+ * -EMSGSIZE (the stream cannot go on). */
+static int reader_find(struct varlink_reader *r, size_t *mlen)
 {
-	struct json_object *obj = NULL;
-	size_t pending = r->len - r->start, mlen;
+	size_t pending = r->len - r->start;
 	const char *text = r->buf + r->start, *nul;
-	uint64_t at = r->base + r->start;
-	int err;
 
-	reader_close_cur(r);
 	if (r->failed)
 		return -EMSGSIZE;
 	nul = pending > r->scanned ? memchr(text + r->scanned, '\0', pending - r->scanned) : NULL;
@@ -219,12 +217,20 @@ int varlink_reader_next(struct varlink_reader *r, struct json_object **msg)
 		}
 		return 0;
 	}
-	mlen = (size_t)(nul - text);
-	if (mlen > r->max_bytes) {
+	*mlen = (size_t)(nul - text);
+	if (*mlen > r->max_bytes) {
 		r->failed = true;
 		return -EMSGSIZE;
 	}
-	err = parse_json(r, text, mlen, &obj);
+	r->scanned = *mlen; /* found again at once by the next look */
+	return 1;
+}
+
+/* Takes the message of mlen bytes at r->start (and the fds that came with it). */
+static void reader_consume(struct varlink_reader *r, size_t mlen)
+{
+	uint64_t at = r->base + r->start;
+
 	r->start += mlen + 1;
 	r->scanned = 0;
 	if (r->start == r->len) {
@@ -232,6 +238,20 @@ int varlink_reader_next(struct varlink_reader *r, struct json_object **msg)
 		r->start = r->len = 0;
 	}
 	reader_take_msg_fds(r, at);
+}
+
+int varlink_reader_next(struct varlink_reader *r, struct json_object **msg)
+{
+	struct json_object *obj = NULL;
+	size_t mlen;
+	int err;
+
+	reader_close_cur(r);
+	err = reader_find(r, &mlen);
+	if (err <= 0)
+		return err;
+	err = parse_json(r, r->buf + r->start, mlen, &obj);
+	reader_consume(r, mlen);
 	if (err < 0)
 		return err;
 	if (!json_object_is_type(obj, json_type_object)) {
@@ -240,6 +260,23 @@ int varlink_reader_next(struct varlink_reader *r, struct json_object **msg)
 	}
 	*msg = obj;
 	return 1;
+}
+
+int varlink_reader_peek(struct varlink_reader *r, const char **text, size_t *len)
+{
+	if (r->nfds || reader_find(r, len) != 1)
+		return 0;
+	*text = r->buf + r->start;
+	return 1;
+}
+
+void varlink_reader_skip(struct varlink_reader *r)
+{
+	size_t mlen;
+
+	reader_close_cur(r);
+	if (reader_find(r, &mlen) == 1)
+		reader_consume(r, mlen);
 }
 
 size_t varlink_reader_pending(const struct varlink_reader *r)

@@ -66,6 +66,12 @@ int varlink_reader_feed(struct varlink_reader *r, const void *data, size_t len, 
  * object. After -EBADMSG/-EPROTO the bad message is consumed and the next call goes on
  * with the next message. The fds of the previous message that were not taken are closed. */
 int varlink_reader_next(struct varlink_reader *r, struct json_object **msg);
+/* The text of the next whole message, unparsed: 1 with text[0, *len) (the NUL at
+ * text[*len]; valid until the reader is fed again), 0 when there is none yet, or fds are
+ * held (varlink_reader_next() hands those out), or the stream failed. varlink_reader_skip()
+ * then takes it, as varlink_reader_next() would have. */
+int varlink_reader_peek(struct varlink_reader *r, const char **text, size_t *len);
+void varlink_reader_skip(struct varlink_reader *r);
 /* Bytes held and not yet returned as messages (0: nothing half-read). */
 size_t varlink_reader_pending(const struct varlink_reader *r);
 /* Moves up to `max` fds of the message last returned into fds[]; returns how many.

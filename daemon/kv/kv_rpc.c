@@ -388,8 +388,7 @@ void kv_rpc_write_free(struct kv_rpc_write *w)
 	free(w);
 }
 
-/* A write of n operations whose values decode to at most values_max bytes. */
-static struct kv_rpc_write *write_new(size_t n, bool batch, size_t values_max)
+struct kv_rpc_write *kv_rpc_write_new(size_t n, bool batch, size_t values_max)
 {
 	struct kv_rpc_write *w;
 
@@ -495,7 +494,7 @@ int kv_rpc_write_parse(const char *member, struct json_object *params, bool may_
 		goto parse;
 	return r < 0 ? r : 1;
 parse:
-	w = write_new(arr ? json_object_array_length(arr) : 1, arr != NULL,
+	w = kv_rpc_write_new(arr ? json_object_array_length(arr) : 1, arr != NULL,
 		      values_max(params, arr));
 	if (!w)
 		return -ENOMEM;

@@ -56,5 +56,7 @@ int kv_rpc_write_parse(const char *member, struct json_object *params, bool may_
 		       struct kv_rpc_write **w, struct kv_rpc_result *res);
 int kv_rpc_write_finish(struct kv_rpc_write *w, int commit_r, struct kv_rpc_result *res);
 void kv_rpc_write_free(struct kv_rpc_write *w);
+/* A write of n operations whose values (w->values) take at most values_max bytes. */
+struct kv_rpc_write *kv_rpc_write_new(size_t n, bool batch, size_t values_max);
 
 #endif

@@ -7,16 +7,47 @@
  * reached; lines that are not JSON objects still go in as {}, so every method's parameter
  * checks are fuzzed too. Nothing may crash, leak or corrupt the store: after the input, "/"
  * must still answer digest, size and list, and a reply must be either a reply or an error
- * of the interface. Seeds: tests/fuzz/corpus/kv. */
+ * of the interface. Each line also goes as a whole varlink message ({"method":
+ * "io.ustack.KV.<member>", "parameters": <the rest of the line, as it is>}) to two more
+ * stores: the direct path (daemon/kv/kv_direct.c, the json-c path when it declines) on one,
+ * the json-c path on the other; their replies must be the same bytes.
+ * Seeds: tests/fuzz/corpus/kv. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/kv/kv_rpc.h"
+#include "tests/kv_direct_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fz_line(const struct kv_rpc_store *st, const char *line)
+/* The line as a message, through the direct path on st[0] and json-c's on st[1]. */
+static void fz_direct(const struct kv_rpc_store st[2], const char *member, const char *params)
+{
+	char *msg, *fast = NULL, *slow = NULL;
+	size_t len, cap = 0, flen = 0, slen = 0;
+	int r;
+
+	len = strlen(member) + strlen(params) + 64;
+	msg = malloc(len);
+	if (!msg)
+		abort();
+	len = (size_t)snprintf(msg, len, "{\"method\":\"io.ustack.KV.%s\",\"parameters\":%s}",
+			       member, params);
+	r = kv_direct_call(&st[0], msg, len, 1000000000ull, &fast, &cap, &flen);
+	if (r == -EAGAIN)
+		r = ref_call(&st[0], msg, len, 1000000000ull, &fast, &flen);
+	if (r < 0 || ref_call(&st[1], msg, len, 1000000000ull, &slow, &slen) < 0)
+		abort();
+	if (flen != slen || memcmp(fast, slow, slen) != 0)
+		abort(); /* the direct path answered otherwise */
+	free(fast);
+	free(slow);
+	free(msg);
+}
+
+static void fz_line(const struct kv_rpc_store *st, const struct kv_rpc_store direct[2],
+		    const char *line)
 {
 	struct kv_rpc_result res;
 	struct json_object *params = NULL;
@@ -28,8 +59,10 @@ static void fz_line(const struct kv_rpc_store *st, const char *line)
 		return;
 	memcpy(member, line, mlen);
 	member[mlen] = '\0';
-	if (sp)
+	if (sp) {
 		params = json_tokener_parse(sp + 1);
+		fz_direct(direct, member, sp + 1);
+	}
 	if (!params)
 		params = json_object_new_object();
 	if (!params)
@@ -48,7 +81,8 @@ static void fz_line(const struct kv_rpc_store *st, const char *line)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kv_limits lim = { .map_size_bytes = 64 << 10, .max_value_bytes = 1 << 10 };
-	struct kv_rpc_store st;
+	struct kv_rpc_store st, direct[2];
+	struct kv *dkv[2];
 	struct kv_entry *e;
 	uint8_t digest[KV_DIGEST_BYTES];
 	uint64_t total;
@@ -59,6 +93,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kv_open_memory(&lim, &kv) < 0)
 		abort();
 	st = (struct kv_rpc_store){ kv, NULL, lim.map_size_bytes, lim.max_value_bytes };
+	for (int i = 0; i < 2; i++) {
+		if (kv_open_memory(&lim, &dkv[i]) < 0)
+			abort();
+		direct[i] = (struct kv_rpc_store){ dkv[i], NULL, lim.map_size_bytes,
+						   lim.max_value_bytes, 512 };
+	}
 	text = malloc(size + 1);
 	if (!text)
 		abort();
@@ -68,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		fz_line(&st, line);
+		fz_line(&st, direct, line);
 	}
 	free(text);
 	if (kv_digest(kv, "/", digest) < 0 || kv_size(kv, "/", &total) < 0 ||
@@ -76,5 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	kv_entries_free(e, n);
 	kv_close(kv);
+	kv_close(dkv[0]);
+	kv_close(dkv[1]);
 	return 0;
 }

@@ -7,7 +7,9 @@
  * reply built and framed for it, as the server does. Nothing may crash, overflow, leak or
  * hang. A small message limit (4 KiB) makes the oversize path reachable. The input's text
  * is also parsed by the lean parser (ipc/varlink_json.h) and, when it takes it, by json-c,
- * which must agree. Seeds:
+ * which must agree. When the first byte is odd, every message is also looked at unparsed
+ * first (varlink_reader_peek(), the server's direct KV path) and, when its bit 1 is set,
+ * taken unparsed (varlink_reader_skip()). Seeds:
  * tests/fuzz/corpus/varlink. */
 #include <errno.h>
 #include <stddef.h>
@@ -104,7 +106,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (varlink_reader_feed(&r, data + off, n, NULL, 0) < 0)
 			break;
 		off += n;
-		while ((err = varlink_reader_next(&r, &msg)) != 0) {
+		while (1) {
+			const char *text;
+			size_t tlen;
+
+			if ((data[0] & 1) && varlink_reader_peek(&r, &text, &tlen) == 1) {
+				if (text[tlen] != '\0' || memchr(text, '\0', tlen) || tlen > 4096)
+					__builtin_trap(); /* one whole message, its NUL after it */
+				if (data[0] & 2) {
+					varlink_reader_skip(&r);
+					continue;
+				}
+			}
+			err = varlink_reader_next(&r, &msg);
+			if (err == 0)
+				break;
 			if (err == -EMSGSIZE || err == -ENOMEM)
 				goto out;
 			if (err == 1) {
