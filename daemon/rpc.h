@@ -127,6 +127,9 @@ extern const char *const rpc_counter_names[RPC__COUNT];
 struct ustackd *rpc_client_daemon(const struct rpc_client *c);
 const struct ucred *rpc_client_cred(const struct rpc_client *c);
 bool rpc_client_privileged(const struct rpc_client *c);
+/* Whether replies to c are dropped now (the call being dispatched is oneway); returns the
+ * old setting. For answering an earlier call of c in the middle of a later one. */
+bool rpc_client_oneway_set(struct rpc_client *c, bool oneway);
 /* A new socket id, unique for the daemon's lifetime. */
 uint64_t rpc_next_socket_id(struct rpc_client *c);
 

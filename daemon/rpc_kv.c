@@ -133,6 +133,9 @@ void rpc_kv_commit(struct ustackd *d)
 		struct rpc_kv_wait *wt = &group.waits[i];
 		struct rpc_client *c = wt->s.client;
 		struct kv_rpc_result res;
+		/* The commit may run while c's next call is dispatched: a oneway one must not
+		 * silence the reply to this earlier call (wt->oneway decides it). */
+		bool later_oneway = c ? rpc_client_oneway_set(c, false) : false;
 
 		wt->w->req = group.reqs[i];
 		if (r == 0 && wt->w->req.result == 0) {
@@ -149,8 +152,10 @@ void rpc_kv_commit(struct ustackd *d)
 			json_object_put(res.params);
 		}
 		/* after the reply: a client that shut its side may be freed now */
-		if (c)
+		if (c) {
+			rpc_client_oneway_set(c, later_oneway);
 			rpc_stream_del(&wt->s);
+		}
 		json_object_put(wt->params);
 		wt->w = NULL;
 		wt->params = NULL;

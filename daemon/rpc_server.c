@@ -308,6 +308,14 @@ static int client_send(struct rpc_client *c, struct json_object *msg, const int 
 	return r;
 }
 
+bool rpc_client_oneway_set(struct rpc_client *c, bool oneway)
+{
+	bool old = c->oneway;
+
+	c->oneway = oneway;
+	return old;
+}
+
 int rpc_reply(struct rpc_client *c, struct json_object *params, bool continues,
 	      const int *fds, size_t nfds)
 {

@@ -31,8 +31,9 @@ ctl_ready() { # LOG
 
 # Each case prints its own ok/not ok lines: counted here.
 run_cases() {
-	local out line
+	local out line rc
 	out=$(timeout 300 "$@" 2>&1)
+	rc=$?
 	while IFS= read -r line; do
 		case "$line" in
 		"ok - "*) pass "${line#ok - }" ;;
@@ -40,6 +41,9 @@ run_cases() {
 		*) [ -n "$line" ] && printf '#   %s\n' "$line" ;;
 		esac
 	done <<<"$out"
+	# A script that stopped early (an exception, a reply that never came) is a failure
+	# even when every check it printed passed.
+	[ "$rc" -eq 0 ] || fail "kv_rpc_cases.py ${*: -1} ran to its end" "exit $rc"
 }
 
 if ! { it_daemon "$H" "$IT_DIR/a.log" "${args[@]}" && ctl_ready "$IT_DIR/a.log"; }; then

@@ -9,6 +9,7 @@ Prints one "ok"/"not ok" line per check (exit 1 on any failure)."""
 import base64
 import glob
 import hashlib
+import json
 import os
 import random
 import struct
@@ -148,6 +149,30 @@ def cmd_methods(path):
     check('pipelined Set/Get: replies in order, reads see earlier writes', good)
     check('a Stack call after a waiting write: answered after it', 'version' in
           str(s.get('parameters')), s)
+    # A oneway call right behind a waiting write commits the group first: the write's
+    # reply must still come (the oneway flag belongs to the later call only). Each case
+    # is sent in one piece, so that the daemon reads it in one turn of its loop.
+    def raw(*msgs):
+        c.s.sendall(b''.join(json.dumps(m).encode() + b'\0' for m in msgs))
+    raw({'method': KV + 'Set', 'parameters': {'key': '/m/ow', 'value': b64(b'1')}},
+        {'method': KV + 'Exists', 'parameters': {'key': '/m/ow'}, 'oneway': True},
+        {'method': KV + 'Get', 'parameters': {'key': '/m/ow'}})
+    a, b = c.recv(timeout=30), c.recv(timeout=30)
+    check('a oneway read behind a waiting write: the write is still answered',
+          a is not None and a.get('parameters') == {} and b is not None
+          and b.get('parameters', {}).get('value') == b64(b'1'), (a, b))
+    # A full group (256 writes) committed by a oneway write: the 256 earlier are answered.
+    raw(*([{'method': KV + 'Set', 'parameters': {'key': '/m/g%d' % i, 'value': b64(b'x')}}
+           for i in range(256)]
+          + [{'method': KV + 'Set', 'parameters': {'key': '/m/g256', 'value': b64(b'x')},
+              'oneway': True},
+             {'method': KV + 'Exists', 'parameters': {'key': '/m/g256'}}]))
+    replies = [c.recv(timeout=30) for _ in range(257)]
+    check('a oneway write that fills the group: the 256 writes before it are answered',
+          all(r is not None and 'error' not in r and r.get('parameters') == {}
+              for r in replies[:256])
+          and replies[256] is not None and replies[256]['parameters'].get('kind') == 'value',
+          [r for r in replies if r is None or r.get('parameters') != {}][:3])
     # A value larger than one message: Get refuses, GetPartial in pieces reads it.
     chunk = os.urandom(3 << 20)
     big = chunk * 3  # 9 MiB
