@@ -52,9 +52,15 @@ it_cleanup() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null
 	done
+	# The script's own leftovers (a process substitution's sleep, a background job): they
+	# hold the test's output open, and meson waits for it to close.
+	pkill -KILL -P $$ 2>/dev/null
 	# Every namespace with our prefix: it_netns often runs in a command substitution
 	# (NS=$(it_netns h)), a subshell whose IT_NETNS+= the parent never sees.
 	for ns in "${IT_NETNS[@]}" $(ip netns list | awk -v p="$IT_PREFIX" 'index($1, p) == 1 { print $1 }'); do
+		# Whatever still runs in it (a server's forked children): it would outlive the
+		# namespace and hold the test's output open, so meson would wait for it.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$IT_DIR" ] && [ -z "${IT_KEEP:-}" ]; then
