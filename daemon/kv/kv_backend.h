@@ -83,6 +83,10 @@ struct kv_rec {
 	size_t len;
 };
 
+/* The big-endian 64-bit numbers of the records and of the log's applied seq. */
+void kv_be64_put(uint8_t *p, uint64_t v);
+uint64_t kv_be64_get(const uint8_t *p);
+
 /* Decodes a stored record (-EIO if malformed). */
 int kv_rec_decode(struct kv_bytes raw, struct kv_rec *rec);
 /* A value record's header: kind, mtime and the SHA-256 of data. */

@@ -105,21 +105,6 @@ static MDB_val val_of(struct kv_bytes b)
 	return (MDB_val){ .mv_size = b.len, .mv_data = (void *)b.p };
 }
 
-static void be64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t be64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Replay: one operation of a log record, into main. The log holds only operations that
  * succeeded on this very state, so any failure means the files disagree: -EIO. */
 static int replay_op(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
@@ -156,7 +141,7 @@ static int main_start(struct kv_backend *b)
 	}
 	rc = mdb_get(b->main, b->dbi, &k, &v);
 	if (rc == MDB_SUCCESS && v.mv_size == 8)
-		applied = be64_get(v.mv_data);
+		applied = kv_be64_get(v.mv_data);
 	else if (rc == MDB_SUCCESS)
 		rc = MDB_CORRUPTED;
 	r = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
@@ -209,7 +194,7 @@ static int checkpoint_end(struct kv_backend *b)
 	}
 	rc = mdb_put(b->main, b->dbi, &k, &v, MDB_RESERVE);
 	if (rc == MDB_SUCCESS) {
-		be64_put(v.mv_data, b->last_seq);
+		kv_be64_put(v.mv_data, b->last_seq);
 		rc = mdb_txn_commit(b->main);
 	} else {
 		mdb_txn_abort(b->main);

@@ -8,7 +8,7 @@
 
 #include "kv_backend.h"
 
-static void put_be64(uint8_t *p, uint64_t v)
+void kv_be64_put(uint8_t *p, uint64_t v)
 {
 	for (int i = 7; i >= 0; i--) {
 		p[i] = (uint8_t)v;
@@ -16,7 +16,7 @@ static void put_be64(uint8_t *p, uint64_t v)
 	}
 }
 
-static uint64_t get_be64(const uint8_t *p)
+uint64_t kv_be64_get(const uint8_t *p)
 {
 	uint64_t v = 0;
 
@@ -29,7 +29,7 @@ int kv_rec_decode(struct kv_bytes raw, struct kv_rec *rec)
 {
 	if (raw.len < KV_REC_DICT_BYTES)
 		return -EIO;
-	rec->mtime_ns = get_be64(raw.p + 8);
+	rec->mtime_ns = kv_be64_get(raw.p + 8);
 	switch (raw.p[0]) {
 	case KV_REC_DICT:
 		rec->kind = KV_DICTIONARY;
@@ -76,7 +76,7 @@ void kv_rec_value_header(uint8_t hdr[KV_REC_VALUE_HDR_BYTES], uint64_t mtime_ns,
 {
 	memset(hdr, 0, KV_REC_VALUE_HDR_BYTES);
 	hdr[0] = KV_REC_VALUE;
-	put_be64(hdr + 8, mtime_ns);
+	kv_be64_put(hdr + 8, mtime_ns);
 	sha256(len ? data : (const uint8_t *)"", len, hdr + 16);
 }
 
@@ -84,7 +84,7 @@ void kv_rec_dict(uint8_t rec[KV_REC_DICT_BYTES], uint64_t mtime_ns)
 {
 	memset(rec, 0, KV_REC_DICT_BYTES);
 	rec[0] = KV_REC_DICT;
-	put_be64(rec + 8, mtime_ns);
+	kv_be64_put(rec + 8, mtime_ns);
 }
 
 int kv_array_grow(void *arr, size_t *cap, size_t n, size_t elem_bytes)
