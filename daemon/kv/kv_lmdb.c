@@ -412,11 +412,7 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 	/* The record as LMDB now holds it: the log replays it byte for byte. */
 	lr = log_reserve(&t->b->log, KV_WAL_PUT_HDR_BYTES + key.len + v.mv_size);
 	if (lr) {
-		lr[0] = KV_WAL_OP_PUT;
-		lr[1] = (uint8_t)key.len;
-		lr[2] = (uint8_t)(key.len >> 8);
-		for (int i = 0; i < 4; i++)
-			lr[3 + i] = (uint8_t)(v.mv_size >> (8 * i));
+		kv_wal_op_hdr(lr, KV_WAL_OP_PUT, key.len, v.mv_size);
 		memcpy(lr + KV_WAL_PUT_HDR_BYTES, key.p, key.len);
 		memcpy(lr + KV_WAL_PUT_HDR_BYTES + key.len, v.mv_data, v.mv_size);
 	}
@@ -436,9 +432,7 @@ static int lmdb_del(struct kv_txn *t, struct kv_bytes key)
 	t->b->dirty_pages += op_pages(key.len, 0);
 	lr = log_reserve(&t->b->log, KV_WAL_DEL_HDR_BYTES + key.len);
 	if (lr) {
-		lr[0] = KV_WAL_OP_DEL;
-		lr[1] = (uint8_t)key.len;
-		lr[2] = (uint8_t)(key.len >> 8);
+		kv_wal_op_hdr(lr, KV_WAL_OP_DEL, key.len, 0);
 		memcpy(lr + KV_WAL_DEL_HDR_BYTES, key.p, key.len);
 	}
 	return 0;

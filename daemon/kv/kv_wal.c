@@ -140,6 +140,16 @@ bool kv_wal_crc_ok(const uint8_t in[KV_WAL_HDR_BYTES], const void *payload, size
 	return record_crc(in, payload, len) == get_le32(in + 16);
 }
 
+void kv_wal_op_hdr(uint8_t *p, uint8_t op, size_t klen, size_t vlen)
+{
+	p[0] = op;
+	p[1] = (uint8_t)klen;
+	p[2] = (uint8_t)(klen >> 8);
+	if (op == KV_WAL_OP_PUT)
+		for (int i = 0; i < 4; i++)
+			p[3 + i] = (uint8_t)(vlen >> (8 * i));
+}
+
 /* Walks payload; with fn NULL only checks it. */
 static int payload_walk(const uint8_t *p, size_t len, kv_wal_op_fn fn, void *ctx)
 {

@@ -51,6 +51,9 @@ void kv_wal_hdr_emit(uint8_t out[KV_WAL_HDR_BYTES], uint64_t seq, const void *pa
 int kv_wal_hdr_parse(const uint8_t in[KV_WAL_HDR_BYTES], struct kv_wal_hdr *h);
 /* Whether payload matches the CRC in h. */
 bool kv_wal_crc_ok(const uint8_t in[KV_WAL_HDR_BYTES], const void *payload, size_t len);
+/* Writes the header of one payload operation at p (KV_WAL_PUT_HDR_BYTES for a put,
+ * KV_WAL_DEL_HDR_BYTES for a del); the key, then a put's value, follow it. */
+void kv_wal_op_hdr(uint8_t *p, uint8_t op, size_t klen, size_t vlen);
 
 /* One operation of a payload; value is NULL for a delete. Returns 0 or a negative errno. */
 typedef int (*kv_wal_op_fn)(const uint8_t *key, size_t klen, const uint8_t *value,
