@@ -14,6 +14,7 @@ void kv_limits_default(struct kv_limits *lim)
 	lim->map_size_bytes = KV_DEFAULT_MAP_SIZE_BYTES;
 	lim->max_value_bytes = KV_DEFAULT_MAX_VALUE_BYTES;
 	lim->wal_max_bytes = KV_DEFAULT_WAL_MAX_BYTES;
+	lim->dirty_max_pages = KV_DEFAULT_DIRTY_MAX_PAGES;
 	lim->wal_truncate = 0;
 }
 

@@ -40,6 +40,9 @@
 #define KV_DEFAULT_MAP_SIZE_BYTES ((size_t)1 << 30)
 #define KV_DEFAULT_MAX_VALUE_BYTES ((size_t)16 << 20)
 #define KV_DEFAULT_WAL_MAX_BYTES ((size_t)64 << 20)
+/* 128 MiB of 4 KiB pages, held in memory until a checkpoint; LMDB refuses a transaction
+ * of more than 131071 (MDB_IDL_UM_MAX). */
+#define KV_DEFAULT_DIRTY_MAX_PAGES 32768
 /* How long the daemon lets writes sit in the log before it checkpoints them. */
 #define KV_CHECKPOINT_DELAY_MS 1000
 
@@ -57,6 +60,9 @@ struct kv_limits {
 	/* LMDB: checkpoint when the redo log holds this many bytes (0: KV_DEFAULT_WAL_MAX_BYTES;
 	 * docs/kv.md, "Durability"). */
 	size_t wal_max_bytes;
+	/* LMDB: checkpoint when the long-lived write transaction may hold this many dirty pages
+	 * (0: KV_DEFAULT_DIRTY_MAX_PAGES; kv_lmdb.c, dirty_bound()). */
+	size_t dirty_max_pages;
 	/* LMDB: restart the log by truncating it instead of overwriting it in place (only to
 	 * compare the two in bench/kv-store; docs/performance.md). */
 	int wal_truncate;

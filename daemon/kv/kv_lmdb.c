@@ -41,10 +41,6 @@ static const uint8_t KV_LMDB_APPLIED_KEY[] = { 0, 'w', 'a', 'l', '-', 's', 'e', 
 /* A group whose log payload would be larger is checkpointed instead of logged: a 16 MiB
  * value is then written once to LMDB rather than to the log and then to LMDB. */
 #define KV_LMDB_GROUP_LOG_MAX_BYTES ((size_t)1 << 20)
-/* Checkpoint once main may hold this many dirty pages (an estimate, op_pages()): they
- * live in memory until the checkpoint, and LMDB refuses a transaction of more than 131071
- * (MDB_IDL_UM_MAX). 32768 pages: 128 MiB. */
-#define KV_LMDB_DIRTY_MAX_PAGES 32768
 
 /* The log payload of the open store transaction (kv_wal.h). */
 struct kv_lmdb_log {
@@ -67,11 +63,21 @@ struct kv_backend {
 	MDB_env *env;
 	MDB_dbi dbi;
 	MDB_txn *main;	     /* the long-lived write transaction; NULL until started again */
+	/* Gets, puts and deletes in main go through this one cursor (main_cursor()): a set
+	 * is a get (is a dictionary there?) then a put of the same key, and the put then
+	 * writes where the get stopped instead of searching the tree again. NULL until the
+	 * first use in each main. */
+	MDB_cursor *cur;
+	bool cur_at_get; /* cur sits on the key its last get found; nothing written since */
 	struct kv_wal *wal;
 	uint64_t applied_seq; /* the last seq the last checkpoint holds */
 	uint64_t last_seq;    /* the last seq in the log */
 	bool dirty;	      /* main holds writes since the last checkpoint */
-	uint64_t dirty_pages; /* estimate, since the last checkpoint */
+	/* Bounds of the pages main holds dirty (dirty_bound()), since the last checkpoint:
+	 * op_pages() of every operation, and of what an operation may have freed. */
+	uint64_t dirty_pages;
+	uint64_t freed_pages;
+	uint64_t dirty_max_pages;
 	size_t wal_max_bytes;
 	struct kv_lmdb_log log;
 	struct kv_stats stats;
@@ -128,6 +134,24 @@ static int replay_record(uint64_t seq, const uint8_t *payload, size_t len, void 
 	return kv_wal_payload_parse(payload, len, replay_op, arg);
 }
 
+/* Ends main, committed or not; its cursor first (LMDB would free it with a write
+ * transaction, but the pointer must not outlive it). */
+static int main_end(struct kv_backend *b, bool commit)
+{
+	int rc = MDB_SUCCESS;
+
+	if (b->cur)
+		mdb_cursor_close(b->cur);
+	b->cur = NULL;
+	b->cur_at_get = false;
+	if (commit)
+		rc = mdb_txn_commit(b->main);
+	else
+		mdb_txn_abort(b->main);
+	b->main = NULL;
+	return rc;
+}
+
 /* Begins main and brings it up to date: the last checkpoint plus the log. */
 static int main_start(struct kv_backend *b)
 {
@@ -148,8 +172,7 @@ static int main_start(struct kv_backend *b)
 	if (r == 0)
 		r = kv_wal_replay(b->wal, applied, replay_record, b, &last, &n);
 	if (r < 0) {
-		mdb_txn_abort(b->main);
-		b->main = NULL;
+		main_end(b, false);
 		return r;
 	}
 	b->applied_seq = applied;
@@ -168,8 +191,7 @@ static int main_restart(struct kv_backend *b)
 	int r;
 
 	if (b->main)
-		mdb_txn_abort(b->main);
-	b->main = NULL;
+		main_end(b, false);
 	b->stats.main_rebuilds++;
 	r = main_start(b);
 	b->stats.replayed_records = replayed; /* counts what opening replayed, only */
@@ -188,18 +210,16 @@ static int checkpoint_end(struct kv_backend *b)
 	if (!b->main)
 		return 0;
 	if (!b->dirty) {
-		mdb_txn_abort(b->main);
-		b->main = NULL;
+		main_end(b, false);
 		return 0;
 	}
 	rc = mdb_put(b->main, b->dbi, &k, &v, MDB_RESERVE);
 	if (rc == MDB_SUCCESS) {
 		kv_be64_put(v.mv_data, b->last_seq);
-		rc = mdb_txn_commit(b->main);
+		rc = main_end(b, true);
 	} else {
-		mdb_txn_abort(b->main);
+		main_end(b, false);
 	}
-	b->main = NULL;
 	if (rc != MDB_SUCCESS) {
 		b->stats.checkpoint_failures++;
 		return lmdb_err(rc);
@@ -207,6 +227,7 @@ static int checkpoint_end(struct kv_backend *b)
 	b->applied_seq = b->last_seq;
 	b->dirty = false;
 	b->dirty_pages = 0;
+	b->freed_pages = 0;
 	b->stats.checkpoints++;
 	/* The checkpoint holds: a log that could not be truncated still replays correctly
 	 * (the next record goes to offset 0 anyway, and the old ones are covered). */
@@ -318,6 +339,36 @@ static uint64_t op_pages(size_t klen, size_t vlen)
 	return 4 + (klen + vlen) / 4096;
 }
 
+/* The pages of one of main's trees (FREE_DBI is 0 in LMDB: its free-page list). */
+static uint64_t tree_pages(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_stat st;
+
+	if (mdb_stat(txn, dbi, &st) != MDB_SUCCESS)
+		return UINT64_MAX;
+	return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}
+
+/* How many pages main may hold dirty: they live in memory until the checkpoint, which
+ * comes once this reaches dirty_max_pages. The sum of op_pages() alone counts a page
+ * once per write to it: a workload rewriting the same 10000 keys reached 32768 "pages"
+ * every 8192 sets and checkpointed 35 times a second (docs/performance.md, "Checkpoints
+ * by dirty pages"), its tree being 400 pages. A dirty page is either in one of the two
+ * trees now (LMDB copies a page once per transaction) or was freed since it was dirtied
+ * (a delete, a large record overwritten: freed_pages), which bounds them too. Both are
+ * cheap to read (mdb_stat() copies the transaction's tree header). */
+static uint64_t dirty_bound(struct kv_backend *b)
+{
+	uint64_t trees;
+
+	if (b->dirty_pages < b->dirty_max_pages)
+		return b->dirty_pages;
+	trees = tree_pages(b->main, b->dbi) + tree_pages(b->main, 0);
+	if (trees >= b->dirty_pages || b->freed_pages >= b->dirty_pages - trees)
+		return b->dirty_pages; /* also when mdb_stat() failed (UINT64_MAX) */
+	return trees + b->freed_pages;
+}
+
 static int lmdb_commit(struct kv_txn *t)
 {
 	struct kv_backend *b = t->b;
@@ -351,7 +402,7 @@ static int lmdb_commit(struct kv_txn *t)
 	b->stats.wal_records++;
 	b->stats.wal_bytes += KV_WAL_HDR_BYTES + b->log.len;
 	/* Durable now; a failed checkpoint leaves it in the log (and is counted). */
-	if (kv_wal_bytes(b->wal) >= b->wal_max_bytes || b->dirty_pages >= KV_LMDB_DIRTY_MAX_PAGES)
+	if (kv_wal_bytes(b->wal) >= b->wal_max_bytes || dirty_bound(b) >= b->dirty_max_pages)
 		lmdb_checkpoint(b);
 	return 0;
 }
@@ -377,11 +428,42 @@ static void note_write(struct kv_txn *t)
 		t->wrote = true;
 }
 
+/* The cursor for t's reads and writes when they go to main itself (no savepoint open: a
+ * savepoint's child transaction has cursors of its own), opened on first use; NULL
+ * otherwise or when it cannot be had (then mdb_get/mdb_put search as usual). */
+static MDB_cursor *main_cursor(struct kv_txn *t)
+{
+	struct kv_backend *b = t->b;
+
+	if (t->txn != b->main)
+		return NULL;
+	if (!b->cur && mdb_cursor_open(b->main, b->dbi, &b->cur) != MDB_SUCCESS)
+		b->cur = NULL;
+	return b->cur;
+}
+
+/* Whether a put of key may write at the cursor (MDB_CURRENT): it sits on that very key,
+ * found by the last get, and nothing was written since. */
+static bool cursor_on(struct kv_backend *b, struct kv_bytes key)
+{
+	MDB_val ck;
+
+	return b->cur_at_get && mdb_cursor_get(b->cur, &ck, NULL, MDB_GET_CURRENT) == MDB_SUCCESS &&
+	       ck.mv_size == key.len && memcmp(ck.mv_data, key.p, key.len) == 0;
+}
+
 static int lmdb_get(struct kv_txn *t, struct kv_bytes key, struct kv_bytes *value)
 {
+	MDB_cursor *cur = main_cursor(t);
 	MDB_val k = val_of(key), v;
-	int rc = mdb_get(t->txn, t->dbi, &k, &v);
+	int rc;
 
+	if (cur) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		t->b->cur_at_get = rc == MDB_SUCCESS;
+	} else {
+		rc = mdb_get(t->txn, t->dbi, &k, &v);
+	}
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	*value = (struct kv_bytes){ v.mv_data, v.mv_size };
@@ -391,6 +473,7 @@ static int lmdb_get(struct kv_txn *t, struct kv_bytes key, struct kv_bytes *valu
 static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes *parts,
 		    size_t nparts)
 {
+	MDB_cursor *cur = main_cursor(t);
 	MDB_val k = val_of(key), v = { 0 };
 	size_t off = 0;
 	uint8_t *lr;
@@ -400,8 +483,16 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 		v.mv_size += parts[p].len;
 	note_write(t);
 	/* MDB_RESERVE: LMDB hands out the space in the page and the parts go there directly,
-	 * without assembling the record in a buffer first. */
-	rc = mdb_put(t->txn, t->dbi, &k, &v, MDB_RESERVE);
+	 * without assembling the record in a buffer first. A set has just looked the key up
+	 * (kv_write.c): MDB_CURRENT writes there without a second search of the tree, and a
+	 * record of the same size (a value of the same length) is overwritten in place. */
+	if (cur && cursor_on(t->b, key))
+		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT | MDB_RESERVE);
+	else if (cur)
+		rc = mdb_cursor_put(cur, &k, &v, MDB_RESERVE);
+	else
+		rc = mdb_put(t->txn, t->dbi, &k, &v, MDB_RESERVE);
+	t->b->cur_at_get = false;
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	for (size_t p = 0; p < nparts; p++) {
@@ -409,6 +500,7 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 		off += parts[p].len;
 	}
 	t->b->dirty_pages += op_pages(key.len, v.mv_size);
+	t->b->freed_pages += v.mv_size / 4096; /* may overwrite a large record */
 	/* The record as LMDB now holds it: the log replays it byte for byte. */
 	lr = log_reserve(&t->b->log, KV_WAL_PUT_HDR_BYTES + key.len + v.mv_size);
 	if (lr) {
@@ -426,10 +518,13 @@ static int lmdb_del(struct kv_txn *t, struct kv_bytes key)
 	int rc;
 
 	note_write(t);
+	/* Through another cursor: LMDB moves the tracked ones (ours) past the deleted node. */
 	rc = mdb_del(t->txn, t->dbi, &k, NULL);
+	t->b->cur_at_get = false;
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	t->b->dirty_pages += op_pages(key.len, 0);
+	t->b->freed_pages += op_pages(key.len, 0); /* a leaf, and maybe the path above it */
 	lr = log_reserve(&t->b->log, KV_WAL_DEL_HDR_BYTES + key.len);
 	if (lr) {
 		kv_wal_op_hdr(lr, KV_WAL_OP_DEL, key.len, 0);
@@ -474,6 +569,7 @@ static int lmdb_sub_begin(struct kv_txn *t)
 	t->parent = t->txn;
 	t->txn = child;
 	t->sub_log_len = t->b->log.len;
+	t->b->cur_at_get = false;
 	return 0;
 }
 
@@ -493,6 +589,7 @@ static int lmdb_sub_end(struct kv_txn *t, bool keep)
 		t->wrote = true; /* merged into main */
 	t->txn = t->parent;
 	t->parent = NULL;
+	t->b->cur_at_get = false; /* main's cursor may stand where the undone writes were */
 	return lmdb_err(rc);
 }
 
@@ -560,6 +657,7 @@ int kv_lmdb_backend_open(const char *dir, const struct kv_limits *lim,
 	if (!b)
 		return -ENOMEM;
 	b->wal_max_bytes = lim->wal_max_bytes ? lim->wal_max_bytes : KV_DEFAULT_WAL_MAX_BYTES;
+	b->dirty_max_pages = lim->dirty_max_pages ? lim->dirty_max_pages : KV_DEFAULT_DIRTY_MAX_PAGES;
 	/* First the lock: -EBUSY for a second process (kv_wal_open). */
 	r = kv_wal_open(dir, !lim->wal_truncate, &b->wal);
 	if (r < 0) {
@@ -608,7 +706,7 @@ fail_rc:
 	r = lmdb_err(rc);
 fail_main:
 	if (b->main)
-		mdb_txn_abort(b->main);
+		main_end(b, false);
 fail_env:
 	mdb_env_close(b->env);
 fail_wal:

@@ -908,6 +908,50 @@ START_TEST(test_append_failure_undoes_group)
 }
 END_TEST
 
+/* The dirty-page bound (kv_lmdb.c, dirty_bound()): rewriting the same few keys counts a
+ * path per set (4 pages) but dirties only the small tree, so it does not checkpoint;
+ * writing ever new keys grows the tree, and does. The limit is 64 pages here. */
+START_TEST(test_checkpoint_dirty_pages)
+{
+	struct kv_limits lim;
+	struct kv_stats st;
+	char dir[256], key[32], val[200];
+	struct kv *kv;
+
+	new_dir(dir, sizeof(dir));
+	kv_limits_default(&lim);
+	lim.dirty_max_pages = 64;
+	ck_assert_int_eq(kv_open_lmdb(dir, &lim, &kv), 0);
+	memset(val, 'v', sizeof(val));
+	for (int i = 0; i < 2000; i++) { /* 8000 pages by op_pages() alone */
+		snprintf(key, sizeof(key), "/same/%d", i % 10);
+		ck_assert_int_eq(kv_set(kv, key, val, sizeof(val), (uint64_t)i), 0);
+	}
+	kv_stats_get(kv, &st);
+	ck_assert_uint_eq(st.checkpoints, 0);
+	/* 2000 new keys of 200 bytes: over 100 leaf pages, more than the limit. */
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "/new/%05d", i);
+		ck_assert_int_eq(kv_set(kv, key, val, sizeof(val), (uint64_t)i), 0);
+	}
+	kv_stats_get(kv, &st);
+	ck_assert_uint_ge(st.checkpoints, 1);
+	/* Removing them frees pages that were dirtied: counted too, so a store that keeps
+	 * adding and removing also checkpoints. */
+	kv_close(kv);
+	ck_assert_int_eq(kv_open_lmdb(dir, &lim, &kv), 0);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "/new/%05d", i);
+		ck_assert_int_eq(kv_remove(kv, key, (uint64_t)i), 0);
+	}
+	kv_stats_get(kv, &st);
+	ck_assert_uint_ge(st.checkpoints, 1);
+	ck_assert_int_eq(kind_of(kv, "/new/01999"), KV_ABSENT);
+	assert_bytes(kv, "/same/3", (const uint8_t *)val, sizeof(val));
+	kv_close(kv);
+}
+END_TEST
+
 static Suite *kv_wal_suite(void)
 {
 	Suite *s = suite_create("kv_wal");
@@ -923,6 +967,7 @@ static Suite *kv_wal_suite(void)
 	tcase_add_test(tc, test_replay_idempotent);
 	tcase_add_test(tc, test_seq_gaps);
 	tcase_add_test(tc, test_checkpoint_triggers);
+	tcase_add_test(tc, test_checkpoint_dirty_pages);
 	tcase_add_test(tc, test_reserved_key_invisible);
 	tcase_add_test(tc, test_second_opener_refused);
 	tcase_add_test(tc, test_truncate_mode);
