@@ -351,12 +351,12 @@ static uint64_t tree_pages(MDB_txn *txn, MDB_dbi dbi)
 
 /* How many pages main may hold dirty: they live in memory until the checkpoint, which
  * comes once this reaches dirty_max_pages. The sum of op_pages() alone counts a page
- * once per write to it: a workload rewriting the same 10000 keys reached 32768 "pages"
- * every 8192 sets and checkpointed 35 times a second (docs/performance.md, "Checkpoints
- * by dirty pages"), its tree being 400 pages. A dirty page is either in one of the two
- * trees now (LMDB copies a page once per transaction) or was freed since it was dirtied
- * (a delete, a large record overwritten: freed_pages), which bounds them too. Both are
- * cheap to read (mdb_stat() copies the transaction's tree header). */
+ * once per write to it: a workload rewriting the same 10000 keys (a tree of ~400 pages)
+ * reached 32768 every 8192 sets and checkpointed 35 times a second (docs/performance.md,
+ * "A batched set: one tree search, ..."). A dirty page is either in one of the two trees
+ * now (LMDB copies a page once per transaction) or was freed since it was dirtied (a
+ * delete, a large record overwritten: freed_pages), which bounds them too. Both are cheap
+ * to read (mdb_stat() copies the transaction's tree header). */
 static uint64_t dirty_bound(struct kv_backend *b)
 {
 	uint64_t trees;

@@ -54,9 +54,10 @@ int kv_rec_decode(struct kv_bytes raw, struct kv_rec *rec)
 /* SHA-256 of data into out, with libcrypto's SHA256_Init/Update/Final: deprecated since
  * OpenSSL 3.0 in favour of EVP, but EVP costs twice as much for the small values this is
  * mostly for (64 bytes: 232 ns with an algorithm fetched once and one context reused, 122
- * ns; the one-shot SHA256() goes through EVP_Q_digest, 540 ns): its init allocates and
- * frees provider state each time (docs/performance.md, "SHA-256 without EVP"). A Batch
- * of 100 sets spent 15 % of its time in EVP. Both use the same SHA-NI block function. */
+ * ns here; the one-shot SHA256() goes through EVP_Q_digest, 540 ns): its init allocates
+ * and frees provider state each time. A Batch of 100 sets spent 15 % of its time in EVP
+ * (docs/performance.md, "A batched set: one tree search, ..."). Both use the same SHA-NI
+ * block function. */
 static void sha256(const uint8_t *data, size_t len, uint8_t *out)
 {
 	SHA256_CTX c;
