@@ -63,12 +63,9 @@ struct kv_backend {
 	MDB_env *env;
 	MDB_dbi dbi;
 	MDB_txn *main;	     /* the long-lived write transaction; NULL until started again */
-	/* Gets, puts and deletes in main go through this one cursor (main_cursor()): a set
-	 * is a get (is a dictionary there?) then a put of the same key, and the put then
-	 * writes where the get stopped instead of searching the tree again. NULL until the
+	/* Gets and puts in main go through this one cursor (main_cursor()). NULL until its
 	 * first use in each main. */
 	MDB_cursor *cur;
-	bool cur_at_get; /* cur sits on the key its last get found; nothing written since */
 	struct kv_wal *wal;
 	uint64_t applied_seq; /* the last seq the last checkpoint holds */
 	uint64_t last_seq;    /* the last seq in the log */
@@ -143,7 +140,6 @@ static int main_end(struct kv_backend *b, bool commit)
 	if (b->cur)
 		mdb_cursor_close(b->cur);
 	b->cur = NULL;
-	b->cur_at_get = false;
 	if (commit)
 		rc = mdb_txn_commit(b->main);
 	else
@@ -442,28 +438,16 @@ static MDB_cursor *main_cursor(struct kv_txn *t)
 	return b->cur;
 }
 
-/* Whether a put of key may write at the cursor (MDB_CURRENT): it sits on that very key,
- * found by the last get, and nothing was written since. */
-static bool cursor_on(struct kv_backend *b, struct kv_bytes key)
-{
-	MDB_val ck;
-
-	return b->cur_at_get && mdb_cursor_get(b->cur, &ck, NULL, MDB_GET_CURRENT) == MDB_SUCCESS &&
-	       ck.mv_size == key.len && memcmp(ck.mv_data, key.p, key.len) == 0;
-}
-
 static int lmdb_get(struct kv_txn *t, struct kv_bytes key, struct kv_bytes *value)
 {
 	MDB_cursor *cur = main_cursor(t);
 	MDB_val k = val_of(key), v;
 	int rc;
 
-	if (cur) {
+	if (cur)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		t->b->cur_at_get = rc == MDB_SUCCESS;
-	} else {
+	else
 		rc = mdb_get(t->txn, t->dbi, &k, &v);
-	}
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	*value = (struct kv_bytes){ v.mv_data, v.mv_size };
@@ -483,16 +467,15 @@ static int lmdb_put(struct kv_txn *t, struct kv_bytes key, const struct kv_bytes
 		v.mv_size += parts[p].len;
 	note_write(t);
 	/* MDB_RESERVE: LMDB hands out the space in the page and the parts go there directly,
-	 * without assembling the record in a buffer first. A set has just looked the key up
-	 * (kv_write.c): MDB_CURRENT writes there without a second search of the tree, and a
-	 * record of the same size (a value of the same length) is overwritten in place. */
-	if (cur && cursor_on(t->b, key))
-		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT | MDB_RESERVE);
-	else if (cur)
+	 * without assembling the record in a buffer first. Through main's cursor: a set has
+	 * just looked the same key up with it (kv_write.c), and LMDB's cursor search tries
+	 * the cursor's leaf page first (its first, last and current keys) before it searches
+	 * the tree from the root, as mdb_put() always does. A record of the same size is
+	 * then overwritten in place. */
+	if (cur)
 		rc = mdb_cursor_put(cur, &k, &v, MDB_RESERVE);
 	else
 		rc = mdb_put(t->txn, t->dbi, &k, &v, MDB_RESERVE);
-	t->b->cur_at_get = false;
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	for (size_t p = 0; p < nparts; p++) {
@@ -518,9 +501,8 @@ static int lmdb_del(struct kv_txn *t, struct kv_bytes key)
 	int rc;
 
 	note_write(t);
-	/* Through another cursor: LMDB moves the tracked ones (ours) past the deleted node. */
+	/* Through a cursor of its own: LMDB moves the others (main's) past the deleted node. */
 	rc = mdb_del(t->txn, t->dbi, &k, NULL);
-	t->b->cur_at_get = false;
 	if (rc != MDB_SUCCESS)
 		return lmdb_err(rc);
 	t->b->dirty_pages += op_pages(key.len, 0);
@@ -569,7 +551,6 @@ static int lmdb_sub_begin(struct kv_txn *t)
 	t->parent = t->txn;
 	t->txn = child;
 	t->sub_log_len = t->b->log.len;
-	t->b->cur_at_get = false;
 	return 0;
 }
 
@@ -589,7 +570,6 @@ static int lmdb_sub_end(struct kv_txn *t, bool keep)
 		t->wrote = true; /* merged into main */
 	t->txn = t->parent;
 	t->parent = NULL;
-	t->b->cur_at_get = false; /* main's cursor may stand where the undone writes were */
 	return lmdb_err(rc);
 }
 

@@ -731,13 +731,26 @@ START_TEST(test_lmdb_reopen)
 }
 END_TEST
 
-/* The two backends side by side under the same random operations on a small tree of
- * keys: every result must agree, and after each write so must the digest of "/" (names,
- * kinds and bytes of everything). Catches a backend that drifts, e.g. an undo log that
- * does not restore what a failed batch touched. */
-static void rand_key(unsigned *seed, char *key, size_t cap)
+/* The two backends side by side under the same random operations: every result must
+ * agree, and after each write so must the digest of "/" (names, kinds and bytes of
+ * everything). Catches a backend that drifts, e.g. an undo log that does not restore what
+ * a failed batch touched. Two shapes: a small tree of short values (3 names a level), and
+ * one of thousands of keys whose values change size, some past a page (LMDB's overflow
+ * pages), so that LMDB splits and merges pages under the cursor that the LMDB backend
+ * keeps for all of its gets and puts (kv_lmdb.c, main_cursor()). */
+struct op_shape {
+	int names;	  /* segment names per level */
+	size_t max_len;	  /* values of 0 .. max_len - 1 bytes */
+	int big_percent;  /* and this many of big_len - 1 at most */
+	size_t big_len;
+	int checkpoint_every; /* ops between LMDB checkpoints (0: none) */
+	int digest_every;     /* ops between comparisons of the root digest */
+};
+
+#define SHAPE_BUF_BYTES 6000
+
+static void rand_key(unsigned *seed, char *key, size_t cap, int names)
 {
-	static const char *const seg[] = { "a", "b", "c" };
 	int depth = 1 + rand_r(seed) % 3;
 	size_t n = 0;
 
@@ -746,15 +759,18 @@ static void rand_key(unsigned *seed, char *key, size_t cap)
 		return;
 	}
 	for (int d = 0; d < depth; d++)
-		n += (size_t)snprintf(key + n, cap - n, "/%s", seg[rand_r(seed) % 3]);
+		n += (size_t)snprintf(key + n, cap - n, "/%c", 'a' + rand_r(seed) % names);
 }
 
-static void rand_op(unsigned *seed, struct kv_op *op, char *key, char *dest, uint8_t *buf)
+static void rand_op(unsigned *seed, const struct op_shape *sh, struct kv_op *op, char *key,
+		    char *dest, uint8_t *buf)
 {
-	rand_key(seed, key, 32);
-	rand_key(seed, dest, 32);
+	size_t cap = rand_r(seed) % 100 < sh->big_percent ? sh->big_len : sh->max_len;
+
+	rand_key(seed, key, 32, sh->names);
+	rand_key(seed, dest, 32, sh->names);
 	*op = (struct kv_op){ .kind = (enum kv_op_kind)(rand_r(seed) % 4), .key = key,
-			      .dest = dest, .value = buf, .len = (size_t)(rand_r(seed) % 40),
+			      .dest = dest, .value = buf, .len = (size_t)rand_r(seed) % cap,
 			      .offset = (uint64_t)(rand_r(seed) % 50) };
 	for (size_t i = 0; i < op->len; i++)
 		buf[i] = (uint8_t)rand_r(seed);
@@ -793,32 +809,54 @@ static void same_read(struct kv *m, struct kv *l, const char *key)
 	ck_assert_int_eq(kv_digest(m, key, dm), kv_digest(l, key, dl));
 }
 
-START_TEST(test_backends_agree)
+static void backends_agree(const struct op_shape *sh, int nops, unsigned seed)
 {
 	struct kv *m = open_store(0), *l = open_store(1);
-	unsigned seed = 8;
+	static uint8_t bufs[3][SHAPE_BUF_BYTES];
 
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < nops; i++) {
 		char keys[3][2][32];
-		uint8_t bufs[3][40], dm[32], dl[32];
+		uint8_t dm[32], dl[32];
 		struct kv_op ops[3];
 		size_t n = rand_r(&seed) % 4 == 0 ? 3 : 1, fm = 0, fl = 0;
 		int rm, rl;
 
 		for (size_t j = 0; j < n; j++)
-			rand_op(&seed, &ops[j], keys[j][0], keys[j][1], bufs[j]);
+			rand_op(&seed, sh, &ops[j], keys[j][0], keys[j][1], bufs[j]);
 		rm = kv_batch(m, ops, n, (uint64_t)i, &fm);
 		rl = kv_batch(l, ops, n, (uint64_t)i, &fl);
 		ck_assert_msg(rm == rl, "op %d: memory %d, lmdb %d", i, rm, rl);
 		if (rm < 0)
 			ck_assert_uint_eq(fm, fl);
-		ck_assert_int_eq(kv_digest(m, "/", dm), 0);
-		ck_assert_int_eq(kv_digest(l, "/", dl), 0);
-		ck_assert_mem_eq(dm, dl, 32);
+		if (i % sh->digest_every == 0 || i == nops - 1) {
+			ck_assert_int_eq(kv_digest(m, "/", dm), 0);
+			ck_assert_int_eq(kv_digest(l, "/", dl), 0);
+			ck_assert_msg(memcmp(dm, dl, 32) == 0, "op %d: the stores differ", i);
+		}
 		same_read(m, l, keys[0][0]);
+		if (sh->checkpoint_every && i % sh->checkpoint_every == 0)
+			ck_assert_int_eq(kv_checkpoint(l), 0);
 	}
 	kv_close(m);
 	kv_close(l);
+}
+
+START_TEST(test_backends_agree)
+{
+	static const struct op_shape small = { .names = 3, .max_len = 40, .big_len = 40,
+					       .digest_every = 1 };
+
+	backends_agree(&small, 1000, 8);
+}
+END_TEST
+
+START_TEST(test_backends_agree_pages)
+{
+	static const struct op_shape pages = { .names = 14, .max_len = 300, .big_percent = 5,
+					       .big_len = SHAPE_BUF_BYTES,
+					       .checkpoint_every = 700, .digest_every = 20 };
+
+	backends_agree(&pages, 4000, 11);
 }
 END_TEST
 
@@ -861,6 +899,7 @@ static Suite *kv_suite(void)
 	tcase_add_test(tc, test_lmdb_reopen);
 	tcase_add_test(tc, test_error_names);
 	tcase_add_test(tc, test_backends_agree);
+	tcase_add_test(tc, test_backends_agree_pages);
 	suite_add_tcase(s, tc);
 	return s;
 }
