@@ -312,9 +312,10 @@ void rpc_kv_counters(struct ustackd *d, struct json_object *counters)
 	static const char *const names[] = {
 		"KvCheckpoints",    "KvCheckpointFailures", "KvWalRecords",
 		"KvWalBytes",	    "KvWalReplayedRecords", "KvWalPendingBytes",
+		"KvMainRebuilds",
 	};
 	struct kv_stats st;
-	uint64_t v[6];
+	uint64_t v[sizeof(names) / sizeof(names[0])];
 
 	if (!d->kv)
 		return;
@@ -325,6 +326,7 @@ void rpc_kv_counters(struct ustackd *d, struct json_object *counters)
 	v[3] = st.wal_bytes;
 	v[4] = st.replayed_records;
 	v[5] = st.wal_pending_bytes;
+	v[6] = st.main_rebuilds;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		json_object_object_add(counters, names[i], json_object_new_int64((int64_t)v[i]));
 }

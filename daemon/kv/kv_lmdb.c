@@ -20,7 +20,8 @@
  *   transactions) remain for undoing one batch of a group.
  * - A checkpoint stores the last logged seq under a reserved key (KV_LMDB_APPLIED_KEY:
  *   depth byte 0, which no key encoding has, so no scan or lookup of the store meets it)
- *   and commits main with LMDB's synced commit; then the log starts again.
+ *   and commits main with LMDB's synced commit; then the log starts again. A failed
+ *   commit leaves the log as it is, and main is rebuilt from it (main_resume()).
  * - Opening replays the log records past that seq into main and checkpoints.
  *
  * LMDB is opened without MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP/MDB_MAPASYNC, so a
@@ -231,9 +232,17 @@ static int checkpoint_end(struct kv_backend *b)
 	return 0;
 }
 
+/* Main again after checkpoint_end(). After a failed one it is a rebuild from the
+ * checkpoint before and the log (main_restart(): counted as one, and not as records
+ * replayed by an open, which KvWalReplayedRecords counts). */
+static int main_resume(struct kv_backend *b, int checkpoint_r)
+{
+	return checkpoint_r < 0 ? main_restart(b) : main_start(b);
+}
+
 static int lmdb_checkpoint(struct kv_backend *b)
 {
-	int r = checkpoint_end(b), r2 = main_start(b);
+	int r = checkpoint_end(b), r2 = main_resume(b, r);
 
 	return r < 0 ? r : r2;
 }
@@ -383,7 +392,7 @@ static int lmdb_commit(struct kv_txn *t)
 		 * group, so the error is true. */
 		b->dirty = true;
 		r = checkpoint_end(b);
-		main_start(b); /* else the next begin tries again: the group's result holds */
+		main_resume(b, r); /* else the next begin tries again: the group's result holds */
 		return r;
 	}
 	r = kv_wal_append(b->wal, b->last_seq + 1, b->log.p, b->log.len);
@@ -582,7 +591,7 @@ static int lmdb_grow(struct kv_backend *b, size_t extra_bytes)
 	int r = checkpoint_end(b), rc;
 
 	if (r < 0) {
-		main_start(b);
+		main_resume(b, r);
 		return r;
 	}
 	rc = mdb_env_info(b->env, &info);

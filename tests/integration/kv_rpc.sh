@@ -72,6 +72,10 @@ if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 				"stderr: $(cat "$IT_DIR/ctl.err")"
 		fi
 	}
+	counter() { # NAME: a counter of Stack.Stats (ustackctl --json stats)
+		"$CTL" --socket "$SOCK" --json stats |
+			"$PY" -c "import json, sys; print(json.load(sys.stdin)['counters']['$1'])"
+	}
 	# shellcheck disable=SC2059 # the format is the 256 octal escapes
 	printf "$(printf '\\%03o' $(seq 0 255))" >"$IT_DIR/all.bin"
 	check "all 256 byte values: the input file" test "$(stat -c %s "$IT_DIR/all.bin")" = 256
@@ -98,7 +102,13 @@ if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 	ctl_case "kv --json on a write: usage error" 2 "" "$CTL" --socket "$SOCK" --json kv rm /ctl/bin
 	ctl_case "kv batch" 0 "" kv batch <<<"$(printf '# comment\nset /b/1 one two\nset /b/2 x\n\nmv /b/2 /b/3\nrm /b/1')"
 	ctl_case "kv batch: applied" 0 "$(printf '3\tvalue')" kv ls /b
+	n0=$(counter KvMainRebuilds)
 	ctl_case "kv batch failing: exit 1" 1 "" kv batch <<<"$(printf 'set /b/4 x\nrm /b/none')"
+	# It failed after its set was written into the store's long-lived transaction: the
+	# group is undone by one rebuild of it (docs/kv.md "Durability").
+	n=$(counter KvMainRebuilds)
+	check "a batch failing after a write: one rebuild (KvMainRebuilds $n0 -> $n)" \
+		test "${n:-none}" = "$((n0 + 1))"
 	ctl_case "kv batch failing: nothing applied" 1 "" kv exists /b/4
 	ctl_case "kv batch: a bad line is a usage error" 2 "" kv batch <<<"frob /x"
 	head -c $((9 << 20)) /dev/urandom >"$IT_DIR/big.bin"
@@ -115,10 +125,6 @@ if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 		setpriv --reuid 65534 --regid "$gid" --clear-groups "$CTL" --socket "$SOCK" kv exists /ctl/bin
 	# The redo log's counters (docs/kv.md "Counters") in Stack.Stats, and the daemon's
 	# checkpoint 1 s after the last writes (checked after 4 s: a loaded machine).
-	counter() { # NAME
-		"$CTL" --socket "$SOCK" --json stats |
-			"$PY" -c "import json, sys; print(json.load(sys.stdin)['counters']['$1'])"
-	}
 	n=$(counter KvWalRecords)
 	check "KvWalRecords counts the logged commits ($n)" test "${n:-0}" -gt 0
 	sleep 4

@@ -3,7 +3,8 @@
  * it plus the log) cut at every byte offset, which must give exactly a prefix of the
  * acknowledged commits; bad CRCs, stale records of a previous generation, seq gaps, a
  * crash between a checkpoint and the log's restart; the checkpoint triggers; the reserved
- * key never visible; a second opener refused. */
+ * key never visible; a second opener refused; a log append and checkpoints of each
+ * trigger that fail for real (RLIMIT_FSIZE), with nothing acknowledged lost. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -829,6 +830,27 @@ static off_t file_bytes(const char *dir, const char *name)
 	return st.st_size;
 }
 
+/* From here on, a write of this process at a file offset of bytes or more fails (EFBIG, or
+ * a short write across it): RLIMIT_FSIZE, which the kernel checks against the write's
+ * offset, not the file's size, with SIGXFSZ ignored instead of killing us. Check runs each
+ * test in a child of its own, so a failed assertion leaves the limit there. */
+static void offsets_limit(off_t bytes, struct rlimit *old)
+{
+	struct rlimit lim;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, old), 0);
+	lim = *old;
+	lim.rlim_cur = (rlim_t)bytes;
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
+static void offsets_unlimit(const struct rlimit *old)
+{
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
 /* A log append that fails (here: the file may not grow, RLIMIT_FSIZE) fails the whole
  * group: the store is exactly as before it (main rebuilt without it), the next group
  * works, and a reopen (and a crash image) sees exactly the acknowledged writes. */
@@ -845,7 +867,7 @@ START_TEST(test_append_failure_undoes_group)
 	struct kv_op g_rm = { .kind = KV_OP_REMOVE, .key = "/fill" };
 	struct kv_batch_req reqs[4];
 	uint8_t before[KV_DIGEST_BYTES], after[KV_DIGEST_BYTES];
-	struct rlimit old, lim;
+	struct rlimit old;
 	char dir[256], img[256];
 	struct kv *kv;
 	off_t size;
@@ -873,14 +895,9 @@ START_TEST(test_append_failure_undoes_group)
 	reqs[3] = (struct kv_batch_req){ &g_rm, 1, 0, 0 };
 	digest_root(kv, before);
 
-	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)size;
-	signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead of killing us */
-	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	offsets_limit(size, &old);
 	r = kv_group_commit(kv, reqs, 4, 4);
-	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, SIG_DFL);
+	offsets_unlimit(&old);
 	ck_assert_int_eq(r, -EFBIG); /* every batch of the group hears it (kv.h) */
 	ck_assert_uint_eq(rebuilds(kv), 1);
 
@@ -905,6 +922,242 @@ START_TEST(test_append_failure_undoes_group)
 	}
 	free(big);
 	free(fill);
+}
+END_TEST
+
+/* A checkpoint whose LMDB commit fails for real (docs/kv.md, "Durability"): the offsets
+ * are limited at data.mdb's size (offsets_limit()), which lets the log's appends through
+ * (after a checkpoint the log is written again from offset 0, and this store's data file
+ * is larger than anything the log takes in these tests) and refuses LMDB's new pages,
+ * which go past the end of data.mdb (copy on write: a 200 KiB value needs 51 pages in a
+ * row, which the free list of this store does not hold). */
+#define CKFAIL_BALLAST_BYTES ((size_t)512 << 10)
+#define CKFAIL_VALUE_BYTES ((size_t)200 << 10)
+#define CKFAIL_HUGE_BYTES ((size_t)3 << 19) /* over the log's group limit (1 MiB) */
+
+struct ckfail {
+	char dir[256];
+	struct kv *kv;
+	uint8_t *ballast, *value;
+	off_t limit;	    /* the offsets limit: data.mdb's size after the set-up */
+	struct kv_stats st; /* after the set-up */
+};
+
+/* A store holding /ballast (512 KiB, checkpointed: the data file's size) and /before
+ * (logged, not checkpointed). */
+static void ckfail_open(struct ckfail *f, size_t wal_max_bytes)
+{
+	new_dir(f->dir, sizeof(f->dir));
+	f->kv = open_lmdb(f->dir, wal_max_bytes);
+	f->ballast = malloc(CKFAIL_BALLAST_BYTES);
+	f->value = malloc(CKFAIL_VALUE_BYTES);
+	ck_assert_ptr_nonnull(f->ballast);
+	ck_assert_ptr_nonnull(f->value);
+	memset(f->ballast, 0xb1, CKFAIL_BALLAST_BYTES);
+	memset(f->value, 0xd2, CKFAIL_VALUE_BYTES);
+	ck_assert_int_eq(kv_set(f->kv, "/ballast", f->ballast, CKFAIL_BALLAST_BYTES, 1), 0);
+	ck_assert_int_eq(kv_checkpoint(f->kv), 0); /* done already with a small log */
+	ck_assert_uint_eq(pending_bytes(f->kv), 0);
+	ck_assert_int_eq(kv_set(f->kv, "/before", "b", 1, 2), 0);
+	f->limit = file_bytes(f->dir, "data.mdb");
+	/* Two values and a few small records still go in the log below the limit. */
+	ck_assert_uint_lt(pending_bytes(f->kv) + 2 * (CKFAIL_VALUE_BYTES + 4096),
+			  (uint64_t)f->limit);
+	kv_stats_get(f->kv, &f->st);
+	ck_assert_uint_ge(f->st.checkpoints, 1);
+	ck_assert_uint_eq(f->st.checkpoint_failures, 0);
+	ck_assert_uint_eq(f->st.main_rebuilds, 0);
+}
+
+static void ckfail_free(struct ckfail *f)
+{
+	free(f->ballast);
+	free(f->value);
+}
+
+/* The counters after the failures: each counted, each followed by a rebuild of main
+ * (which is not a replay of an open), no checkpoint more than the set-up's. */
+static void ckfail_assert_counted(const struct ckfail *f, uint64_t failures, uint64_t logged)
+{
+	struct kv_stats st;
+
+	kv_stats_get(f->kv, &st);
+	ck_assert_uint_eq(st.checkpoint_failures, failures);
+	ck_assert_uint_eq(st.main_rebuilds, failures);
+	ck_assert_uint_eq(st.checkpoints, f->st.checkpoints);
+	ck_assert_uint_eq(st.replayed_records, f->st.replayed_records);
+	ck_assert_uint_eq(st.wal_records, f->st.wal_records + logged);
+	ck_assert_uint_gt(st.wal_pending_bytes, 0); /* the log still holds them */
+	ck_assert(kv_checkpoint_pending(f->kv));
+}
+
+/* What every test had acknowledged before and during the failures. */
+static void ckfail_assert_acked(struct kv *kv, const struct ckfail *f)
+{
+	assert_bytes(kv, "/ballast", f->ballast, CKFAIL_BALLAST_BYTES);
+	assert_value(kv, "/before", "b");
+	assert_value(kv, "/after", "a");
+}
+
+/* After the cause is gone: a crash image now (the data file of the set-up's checkpoint,
+ * the log of everything since: replayed records), then a checkpoint that works (by
+ * checkpoint(), which may write), then kv_close. Reopened, the image holds what the store
+ * held when it was taken, and the store what it held when it was closed (digests of "/"). */
+static void ckfail_recover(struct ckfail *f, uint64_t replayed, void (*checkpoint)(struct kv *))
+{
+	uint8_t want[2][KV_DIGEST_BYTES], d[KV_DIGEST_BYTES];
+	char img[256];
+	struct kv_stats st;
+
+	digest_root(f->kv, want[1]);
+	crash_copy(f->dir, img, sizeof(img));
+	checkpoint(f->kv);
+	kv_stats_get(f->kv, &st);
+	ck_assert_uint_eq(st.checkpoints, f->st.checkpoints + 1);
+	ck_assert_uint_eq(st.wal_pending_bytes, 0);
+	digest_root(f->kv, want[0]);
+	kv_close(f->kv);
+	f->kv = NULL;
+	for (int i = 0; i < 2; i++) {
+		struct kv *kv = open_lmdb(i == 0 ? f->dir : img, 0);
+
+		kv_stats_get(kv, &st);
+		ck_assert_uint_eq(st.replayed_records, i == 0 ? 0 : replayed);
+		digest_root(kv, d);
+		ck_assert_mem_eq(d, want[i], sizeof(d));
+		ckfail_assert_acked(kv, f);
+		kv_close(kv);
+	}
+}
+
+/* The end of a test whose two checkpoints failed after /during and /after were logged:
+ * counted, read back, recovered (checkpoint() once the cause is gone). */
+static void ckfail_end_logged(struct ckfail *f, void (*checkpoint)(struct kv *))
+{
+	ckfail_assert_counted(f, 2, 2);
+	ckfail_assert_acked(f->kv, f);
+	assert_bytes(f->kv, "/during", f->value, CKFAIL_VALUE_BYTES);
+	ckfail_recover(f, 3, checkpoint);
+	ckfail_free(f);
+}
+
+static void checkpoint_explicit(struct kv *kv)
+{
+	ck_assert_int_eq(kv_checkpoint(kv), 0);
+}
+
+/* kv_checkpoint() fails, twice; the writes before, between and after stay. */
+START_TEST(test_checkpoint_failure_explicit)
+{
+	struct rlimit old;
+	struct ckfail f;
+	int r1, r2;
+
+	ckfail_open(&f, 0);
+	offsets_limit(f.limit, &old);
+	ck_assert_int_eq(kv_set(f.kv, "/during", f.value, CKFAIL_VALUE_BYTES, 3), 0);
+	r1 = kv_checkpoint(f.kv);
+	ck_assert_int_eq(kv_set(f.kv, "/after", "a", 1, 4), 0);
+	r2 = kv_checkpoint(f.kv);
+	offsets_unlimit(&old);
+	ck_assert_msg(r1 < 0 && r2 < 0, "checkpoints under the limit: %d %d", r1, r2);
+	ckfail_end_logged(&f, checkpoint_explicit);
+}
+END_TEST
+
+static void checkpoint_by_write(struct kv *kv)
+{
+	ck_assert_int_eq(kv_set(kv, "/later", "l", 1, 9), 0);
+}
+
+/* The checkpoint lmdb_commit() runs when the log is over wal_max_bytes (64 KiB here)
+ * fails after the write it follows was logged: that write is acknowledged all the same,
+ * and so is the next, whose checkpoint fails too; the first write once the cause is gone
+ * checkpoints. */
+START_TEST(test_checkpoint_failure_automatic)
+{
+	struct rlimit old;
+	struct ckfail f;
+	int r1, r2;
+
+	ckfail_open(&f, (size_t)64 << 10);
+	offsets_limit(f.limit, &old);
+	r1 = kv_set(f.kv, "/during", f.value, CKFAIL_VALUE_BYTES, 3);
+	r2 = kv_set(f.kv, "/after", "a", 1, 4);
+	offsets_unlimit(&old);
+	ck_assert_int_eq(r1, 0);
+	ck_assert_int_eq(r2, 0);
+	ckfail_end_logged(&f, checkpoint_by_write);
+}
+END_TEST
+
+static void checkpoint_huge(struct kv *kv)
+{
+	uint8_t *huge = malloc(CKFAIL_HUGE_BYTES);
+
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, 0xe3, CKFAIL_HUGE_BYTES);
+	ck_assert_int_eq(kv_set(kv, "/huge", huge, CKFAIL_HUGE_BYTES, 9), 0);
+	assert_bytes(kv, "/huge", huge, CKFAIL_HUGE_BYTES);
+	free(huge);
+}
+
+/* A group too large for the log is checkpointed instead: when that checkpoint fails, the
+ * group's own result is the error and nothing of it stays (a single set, and a group of
+ * two batches), while every write before it does. */
+START_TEST(test_checkpoint_failure_large_group)
+{
+	uint8_t *huge = malloc(CKFAIL_HUGE_BYTES);
+	struct kv_op big = { .kind = KV_OP_SET, .key = "/huge", .value = huge,
+			     .len = CKFAIL_HUGE_BYTES };
+	struct kv_op small = { .kind = KV_OP_SET, .key = "/g/small", .value = "s", .len = 1 };
+	struct kv_batch_req reqs[2] = { { &small, 1, 0, 0 }, { &big, 1, 0, 0 } };
+	struct rlimit old;
+	struct ckfail f;
+	int r1, r2, r3;
+
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, 0xe3, CKFAIL_HUGE_BYTES);
+	ckfail_open(&f, 0);
+	offsets_limit(f.limit, &old);
+	r1 = kv_set(f.kv, "/huge", huge, CKFAIL_HUGE_BYTES, 3);
+	r2 = kv_group_commit(f.kv, reqs, 2, 4);
+	r3 = kv_set(f.kv, "/after", "a", 1, 5);
+	offsets_unlimit(&old);
+	ck_assert_msg(r1 < 0 && r2 < 0, "large groups under the limit: %d %d", r1, r2);
+	ck_assert_int_eq(r3, 0);
+	ckfail_assert_counted(&f, 2, 1);
+	ck_assert_int_eq(kind_of(f.kv, "/huge"), KV_ABSENT);
+	ck_assert_int_eq(kind_of(f.kv, "/g"), KV_ABSENT);
+	ckfail_assert_acked(f.kv, &f);
+	ckfail_recover(&f, 2, checkpoint_huge);
+	free(huge);
+	ckfail_free(&f);
+}
+END_TEST
+
+/* kv_close() checkpoints too (kv_lmdb.c, lmdb_close()): when that fails, the next open
+ * replays the log (3 records: the checkpoint did not happen) and has every write. */
+START_TEST(test_checkpoint_failure_close)
+{
+	struct rlimit old;
+	struct ckfail f;
+	struct kv_stats st;
+
+	ckfail_open(&f, 0);
+	offsets_limit(f.limit, &old);
+	ck_assert_int_eq(kv_set(f.kv, "/during", f.value, CKFAIL_VALUE_BYTES, 3), 0);
+	ck_assert_int_eq(kv_set(f.kv, "/after", "a", 1, 4), 0);
+	kv_close(f.kv);
+	offsets_unlimit(&old);
+	f.kv = open_lmdb(f.dir, 0);
+	kv_stats_get(f.kv, &st);
+	ck_assert_uint_eq(st.replayed_records, 3);
+	ck_assert_uint_eq(st.checkpoints, 1); /* the open's, of what it replayed */
+	ckfail_assert_acked(f.kv, &f);
+	assert_bytes(f.kv, "/during", f.value, CKFAIL_VALUE_BYTES);
+	kv_close(f.kv);
+	ckfail_free(&f);
 }
 END_TEST
 
@@ -974,6 +1227,10 @@ static Suite *kv_wal_suite(void)
 	tcase_add_test(tc, test_group_savepoints_logged);
 	tcase_add_test(tc, test_group_failing_batches);
 	tcase_add_test(tc, test_append_failure_undoes_group);
+	tcase_add_test(tc, test_checkpoint_failure_explicit);
+	tcase_add_test(tc, test_checkpoint_failure_automatic);
+	tcase_add_test(tc, test_checkpoint_failure_large_group);
+	tcase_add_test(tc, test_checkpoint_failure_close);
 	suite_add_tcase(s, tc);
 	return s;
 }
