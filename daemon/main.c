@@ -14,6 +14,9 @@ int main(int argc, char **argv)
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
+	/* Over a file size limit (RLIMIT_FSIZE) a write fails with EFBIG, which the store
+	 * handles (docs/kv.md, "Failures"), instead of the signal killing the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* SIGHUP reopens the pcap file once the loop runs (loop.c installs the handler); until
 	 * then its default action would kill us mid-start, and the file is new anyway. */
 	signal(SIGHUP, SIG_IGN);

@@ -38,6 +38,7 @@ static struct rpc_kv_group {
 	struct ustackd *d;
 	struct event *ev_commit; /* active: commit after this turn's reads (event_active) */
 	struct event *ev_checkpoint; /* KV_CHECKPOINT_DELAY_MS after the first logged write */
+	unsigned checkpoint_failures; /* in a row: the next try waits longer (on_checkpoint) */
 	struct rpc_kv_wait waits[RPC_KV_GROUP_MAX];
 	struct kv_batch_req reqs[RPC_KV_GROUP_MAX];
 	size_t n;
@@ -88,23 +89,42 @@ static void wait_cancel(struct rpc_stream *s)
 /* The store's log is checkpointed into LMDB a while after the first write it holds
  * (kv.h, kv_checkpoint()), so that memory and the replay after a crash stay bounded; the
  * writes themselves are durable already. */
+static void checkpoint_arm_ms(unsigned delay_ms)
+{
+	struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+	if (!evtimer_pending(group.ev_checkpoint, NULL))
+		evtimer_add(group.ev_checkpoint, &tv);
+}
+
+/* A failed checkpoint loses nothing (the writes stay in the log) but must be tried again
+ * even if no write comes to arm the timer: after 1, 2, 4 ... s, at most a minute apart,
+ * since each try rebuilds the store's transaction from the whole log (docs/kv.md,
+ * "Failures"). Logged when it starts failing and when it works again, not at each try. */
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
 {
 	struct ustackd *d = arg;
+	unsigned delay_ms;
 	int r;
 
 	(void)fd;
 	(void)what;
 	r = d->kv ? kv_checkpoint(d->kv) : 0;
-	if (r < 0)
-		log_warning_errno(r, "kv: checkpoint failed (the writes stay in the log)");
+	if (r == 0) {
+		if (group.checkpoint_failures)
+			log_notice("kv: checkpoint done after %u failed tries", group.checkpoint_failures);
+		group.checkpoint_failures = 0;
+		return;
+	}
+	if (group.checkpoint_failures++ == 0)
+		log_warning_errno(r, "kv: checkpoint failed (the writes stay in the log); "
+				     "trying again, later each time");
+	delay_ms = KV_CHECKPOINT_DELAY_MS << (group.checkpoint_failures < 6 ? group.checkpoint_failures : 6);
+	checkpoint_arm_ms(delay_ms < KV_CHECKPOINT_RETRY_MAX_MS ? delay_ms : KV_CHECKPOINT_RETRY_MAX_MS);
 }
 
 static void checkpoint_arm(struct ustackd *d)
 {
-	struct timeval tv = { KV_CHECKPOINT_DELAY_MS / 1000,
-			      (KV_CHECKPOINT_DELAY_MS % 1000) * 1000 };
-
 	if (!d->kv || !kv_checkpoint_pending(d->kv))
 		return;
 	if (!group.ev_checkpoint) {
@@ -112,8 +132,7 @@ static void checkpoint_arm(struct ustackd *d)
 		if (!group.ev_checkpoint)
 			return; /* the log's own limits still checkpoint (kv_lmdb.c) */
 	}
-	if (!evtimer_pending(group.ev_checkpoint, NULL))
-		evtimer_add(group.ev_checkpoint, &tv);
+	checkpoint_arm_ms(KV_CHECKPOINT_DELAY_MS);
 }
 
 /* Commits the waiting writes in one transaction, then answers each in order. */

@@ -45,6 +45,8 @@
 #define KV_DEFAULT_DIRTY_MAX_PAGES 32768
 /* How long the daemon lets writes sit in the log before it checkpoints them. */
 #define KV_CHECKPOINT_DELAY_MS 1000
+/* After failed ones: the delay doubles each time up to this (daemon/rpc_kv.c). */
+#define KV_CHECKPOINT_RETRY_MAX_MS 60000
 
 struct kv;
 

@@ -77,6 +77,9 @@ struct kv_backend {
 	uint64_t freed_pages;
 	uint64_t dirty_max_pages;
 	size_t wal_max_bytes;
+	/* After a failed automatic checkpoint: the log size from which the next may be tried
+	 * (auto_checkpoint()); 0 after a checkpoint that worked. */
+	uint64_t auto_retry_bytes;
 	struct kv_lmdb_log log;
 	struct kv_stats stats;
 	/* The transaction handle when free (nearly always: one is open at a time), so that
@@ -225,6 +228,7 @@ static int checkpoint_end(struct kv_backend *b)
 	b->dirty = false;
 	b->dirty_pages = 0;
 	b->freed_pages = 0;
+	b->auto_retry_bytes = 0;
 	b->stats.checkpoints++;
 	/* The checkpoint holds: a log that could not be truncated still replays correctly
 	 * (the next record goes to offset 0 anyway, and the old ones are covered). */
@@ -374,6 +378,21 @@ static uint64_t dirty_bound(struct kv_backend *b)
 	return trees + b->freed_pages;
 }
 
+/* The checkpoint lmdb_commit() runs once the log or the dirty pages are over their limit.
+ * Each failed try rebuilds main from the whole log (main_resume()): while the cause lasts
+ * (a full disk, say: LMDB cannot grow data.mdb while the log still takes records where
+ * old ones were), trying after every group would make each write replay up to 64 MiB.
+ * So after a failure the next automatic try waits until the log grew by an eighth of its
+ * limit; kv_checkpoint() (the daemon's timer, which backs off on its own) tries whenever
+ * it is called. */
+static void auto_checkpoint(struct kv_backend *b)
+{
+	if (kv_wal_bytes(b->wal) < b->auto_retry_bytes)
+		return;
+	if (lmdb_checkpoint(b) < 0)
+		b->auto_retry_bytes = kv_wal_bytes(b->wal) + b->wal_max_bytes / 8;
+}
+
 static int lmdb_commit(struct kv_txn *t)
 {
 	struct kv_backend *b = t->b;
@@ -408,7 +427,7 @@ static int lmdb_commit(struct kv_txn *t)
 	b->stats.wal_bytes += KV_WAL_HDR_BYTES + b->log.len;
 	/* Durable now; a failed checkpoint leaves it in the log (and is counted). */
 	if (kv_wal_bytes(b->wal) >= b->wal_max_bytes || dirty_bound(b) >= b->dirty_max_pages)
-		lmdb_checkpoint(b);
+		auto_checkpoint(b);
 	return 0;
 }
 
