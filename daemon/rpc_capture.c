@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/pcap_buf.h"
 #include "backends/pcap_format.h"
 #include "daemon.h"
 #include "rpc.h"
@@ -64,17 +65,10 @@ static void rpc_capture_cancel(struct rpc_stream *st)
 /* Writes what the fd takes; -errno when it takes nothing any more (EPIPE: reader gone). */
 static int rpc_capture_flush(struct rpc_capture *k)
 {
-	while (k->off < k->len) {
-		ssize_t n = write(k->fd, k->buf + k->off, k->len - k->off);
+	int r = pcap_buf_drain(k->fd, k->buf, k->len, &k->off);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		k->off += (size_t)n;
-	}
+	if (r < 0 && r != -EAGAIN)
+		return r;
 	if (k->off == k->len)
 		k->off = k->len = 0;
 	if (!k->regular) {
