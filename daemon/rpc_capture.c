@@ -25,6 +25,7 @@
 #define RPC_CAPTURE_SNAPLEN_MAX 262144u
 #define RPC_CAPTURE_FILE_FLUSH_BYTES (64u << 10)
 #define RPC_CAPTURE_FILE_FLUSH_MS 1000 /* as backends/pcap.c: each second */
+#define RPC_CAPTURE_COMPACT_BYTES (RPC_CAPTURE_BUF_BYTES / 4)
 
 struct rpc_capture {
 	struct rpc_stream stream;
@@ -154,6 +155,20 @@ static void rpc_capture_append(struct rpc_capture *k, const void *data, size_t l
 	k->len += len;
 }
 
+/* Moves the records not written yet to the front of the buffer, so that the room the
+ * reader freed takes new records: without it a reader that stalled once lost every frame
+ * until it had read the whole backlog, though it kept up, and the buffer held far less
+ * than its 1 MiB. Only once a quarter of it is written: a memmove of at most 3/4 MiB per
+ * 256 KiB the reader took (a pipe is written a page at a time when the reader trickles). */
+static void rpc_capture_compact(struct rpc_capture *k)
+{
+	if (k->off < RPC_CAPTURE_COMPACT_BYTES)
+		return;
+	memmove(k->buf, k->buf + k->off, k->len - k->off);
+	k->len -= k->off;
+	k->off = 0;
+}
+
 static void rpc_capture_frame(struct frame_tap_observer *o, const uint8_t *frame, size_t len)
 {
 	struct rpc_capture *k =
@@ -162,6 +177,8 @@ static void rpc_capture_frame(struct frame_tap_observer *o, const uint8_t *frame
 
 	if (k->ending)
 		return;
+	if (sizeof(h) + h.incl_len > sizeof(k->buf) - k->len)
+		rpc_capture_compact(k);
 	if (sizeof(h) + h.incl_len > sizeof(k->buf) - k->len) {
 		k->dropped++;
 		if (k->stream.client)
