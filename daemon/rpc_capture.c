@@ -103,8 +103,21 @@ static int rpc_capture_schedule(struct rpc_capture *k)
 
 static struct json_object *rpc_capture_totals(const struct rpc_capture *k);
 
-/* The end (count, duration, or the fd failed): the totals, then gone. Runs from the loop
- * (ev_end), never inside the frame path. */
+/* No more frames: the count or the duration was reached, or the fd failed. */
+static void rpc_capture_stop(struct rpc_capture *k)
+{
+	if (k->ending)
+		return;
+	k->ending = true;
+	frame_tap_del(&k->d->tap, &k->obs);
+}
+
+/* The end (count, duration, or the fd failed): the totals once the reader has every
+ * record (a pipe or socket that does not take them all now is waited for: the records
+ * the totals count were lost else, 250 KiB of 300 frames in rpc-sockets), at once when
+ * the fd failed; then gone. Runs from the loop (ev_end), never inside the frame path;
+ * again from rpc_capture_on_writable until the rest is written or the fd fails. A
+ * reader that never reads again keeps it until the client closes the connection. */
 static void rpc_capture_on_end(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpc_capture *k = arg;
@@ -112,7 +125,10 @@ static void rpc_capture_on_end(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	(void)rpc_capture_flush(k); /* what is left and fits now; the rest is lost */
+	rpc_capture_stop(k); /* the duration's timer comes here first */
+	if (rpc_capture_flush(k) == 0 && k->len > 0 && !k->regular)
+		return;
+	event_del(k->ev_wr); /* all written, or the fd failed: nothing to wake up for */
 	if (rpc_reply(c, rpc_capture_totals(k), false, NULL, 0) == 0)
 		rpc_capture_free(k);
 	/* else the client is going: its cancel frees k */
@@ -132,10 +148,7 @@ static struct json_object *rpc_capture_totals(const struct rpc_capture *k)
 
 static void rpc_capture_end(struct rpc_capture *k)
 {
-	if (k->ending)
-		return;
-	k->ending = true;
-	frame_tap_del(&k->d->tap, &k->obs);
+	rpc_capture_stop(k);
 	event_active(k->ev_end, EV_TIMEOUT, 0);
 }
 
@@ -145,8 +158,8 @@ static void rpc_capture_on_writable(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (rpc_capture_flush(k) < 0)
-		rpc_capture_end(k);
+	if (rpc_capture_flush(k) < 0 || (k->ending && k->len == 0))
+		rpc_capture_end(k); /* the fd failed, or the reader has the last record */
 }
 
 static void rpc_capture_append(struct rpc_capture *k, const void *data, size_t len)

@@ -146,14 +146,16 @@ capture() {
 }
 check "Capture: 8 frames to a file that tcpdump reads" capture
 capture_stall() {
-	local out
+	local out rc
 	out=$(timeout 120 python3 "$(cd "$(dirname "$0")" && pwd)/rpc_capture_stall.py" "$SOCK" \
-		"$H" 10.203.0.2 2>&1)
-	local rc=$?
+		"$H" 10.203.0.2 "$1" 2>&1)
+	rc=$?
 	it_log "$out"
 	return $rc
 }
-check "Capture to a pipe whose reader stalls: drops counted, room freed by a partial read takes new records" capture_stall
+check "Capture to a pipe whose reader stalls: drops counted, room freed by a partial read takes new records" capture_stall room
+check "Capture to a pipe whose reader stalls: the count reached, every record reaches the reader before the totals" capture_stall count
+check "Capture to a pipe whose reader stalls: a client that goes while the end waits for the reader ends it" capture_stall gone
 
 check "Sockets: nothing of the clients left" bash -c \
 	'! "$@" call io.ustack.Stack.Sockets | grep -q owner_pid' _ "${CLIENT[@]}"
