@@ -8,30 +8,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pcap_buf.h"
 #include "pcap_format.h"
 
 /* Written out once this much is buffered, else on the next flush (each second). */
 #define PCAP_FLUSH_BYTES (64u * 1024)
 
-/* Writes what the buffer holds without blocking. A FIFO whose reader stalls takes part of
+/* Writes what the buffer holds without blocking (pcap_buf_drain()). A FIFO whose reader stalls takes part of
  * it or nothing (EAGAIN): the rest waits, and records that do not fit meanwhile are
  * dropped whole, so the stream stays valid. Any other error: the file is given up until
  * the next reopen (a partial record may be in it, nothing may follow). */
 static void pcap_buf_write(struct pcap_netif *p)
 {
 	size_t off = 0;
+	int r;
 
-	while (p->fd >= 0 && off < p->len) {
-		ssize_t n = write(p->fd, p->buf + off, p->len - off);
-
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
+	if (p->fd < 0)
+		return;
+	r = pcap_buf_drain(p->fd, p->buf, p->len, &off);
+	if (r < 0 && r != -EAGAIN) {
 		p->errors += p->buffered;
 		p->buffered = 0;
 		close(p->fd);

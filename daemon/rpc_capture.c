@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/pcap_buf.h"
 #include "backends/pcap_format.h"
 #include "daemon.h"
 #include "rpc.h"
@@ -24,6 +25,7 @@
 #define RPC_CAPTURE_SNAPLEN_MAX 262144u
 #define RPC_CAPTURE_FILE_FLUSH_BYTES (64u << 10)
 #define RPC_CAPTURE_FILE_FLUSH_MS 1000 /* as backends/pcap.c: each second */
+#define RPC_CAPTURE_COMPACT_BYTES (RPC_CAPTURE_BUF_BYTES / 4)
 
 struct rpc_capture {
 	struct rpc_stream stream;
@@ -64,17 +66,10 @@ static void rpc_capture_cancel(struct rpc_stream *st)
 /* Writes what the fd takes; -errno when it takes nothing any more (EPIPE: reader gone). */
 static int rpc_capture_flush(struct rpc_capture *k)
 {
-	while (k->off < k->len) {
-		ssize_t n = write(k->fd, k->buf + k->off, k->len - k->off);
+	int r = pcap_buf_drain(k->fd, k->buf, k->len, &k->off);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		k->off += (size_t)n;
-	}
+	if (r < 0 && r != -EAGAIN)
+		return r;
 	if (k->off == k->len)
 		k->off = k->len = 0;
 	if (!k->regular) {
@@ -108,8 +103,21 @@ static int rpc_capture_schedule(struct rpc_capture *k)
 
 static struct json_object *rpc_capture_totals(const struct rpc_capture *k);
 
-/* The end (count, duration, or the fd failed): the totals, then gone. Runs from the loop
- * (ev_end), never inside the frame path. */
+/* No more frames: the count or the duration was reached, or the fd failed. */
+static void rpc_capture_stop(struct rpc_capture *k)
+{
+	if (k->ending)
+		return;
+	k->ending = true;
+	frame_tap_del(&k->d->tap, &k->obs);
+}
+
+/* The end (count, duration, or the fd failed): the totals once the reader has every
+ * record (a pipe or socket that does not take them all now is waited for: the records
+ * the totals count were lost else, 250 KiB of 300 frames in rpc-sockets), at once when
+ * the fd failed; then gone. Runs from the loop (ev_end), never inside the frame path;
+ * again from rpc_capture_on_writable until the rest is written or the fd fails. A
+ * reader that never reads again keeps it until the client closes the connection. */
 static void rpc_capture_on_end(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpc_capture *k = arg;
@@ -117,7 +125,10 @@ static void rpc_capture_on_end(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	(void)rpc_capture_flush(k); /* what is left and fits now; the rest is lost */
+	rpc_capture_stop(k); /* the duration's timer comes here first */
+	if (rpc_capture_flush(k) == 0 && k->len > 0 && !k->regular)
+		return;
+	event_del(k->ev_wr); /* all written, or the fd failed: nothing to wake up for */
 	if (rpc_reply(c, rpc_capture_totals(k), false, NULL, 0) == 0)
 		rpc_capture_free(k);
 	/* else the client is going: its cancel frees k */
@@ -137,10 +148,7 @@ static struct json_object *rpc_capture_totals(const struct rpc_capture *k)
 
 static void rpc_capture_end(struct rpc_capture *k)
 {
-	if (k->ending)
-		return;
-	k->ending = true;
-	frame_tap_del(&k->d->tap, &k->obs);
+	rpc_capture_stop(k);
 	event_active(k->ev_end, EV_TIMEOUT, 0);
 }
 
@@ -150,14 +158,28 @@ static void rpc_capture_on_writable(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (rpc_capture_flush(k) < 0)
-		rpc_capture_end(k);
+	if (rpc_capture_flush(k) < 0 || (k->ending && k->len == 0))
+		rpc_capture_end(k); /* the fd failed, or the reader has the last record */
 }
 
 static void rpc_capture_append(struct rpc_capture *k, const void *data, size_t len)
 {
 	memcpy(k->buf + k->len, data, len);
 	k->len += len;
+}
+
+/* Moves the records not written yet to the front of the buffer, so that the room the
+ * reader freed takes new records: without it a reader that stalled once lost every frame
+ * until it had read the whole backlog, though it kept up, and the buffer held far less
+ * than its 1 MiB. Only once a quarter of it is written: a memmove of at most 3/4 MiB per
+ * 256 KiB the reader took (a pipe is written a page at a time when the reader trickles). */
+static void rpc_capture_compact(struct rpc_capture *k)
+{
+	if (k->off < RPC_CAPTURE_COMPACT_BYTES)
+		return;
+	memmove(k->buf, k->buf + k->off, k->len - k->off);
+	k->len -= k->off;
+	k->off = 0;
 }
 
 static void rpc_capture_frame(struct frame_tap_observer *o, const uint8_t *frame, size_t len)
@@ -168,6 +190,8 @@ static void rpc_capture_frame(struct frame_tap_observer *o, const uint8_t *frame
 
 	if (k->ending)
 		return;
+	if (sizeof(h) + h.incl_len > sizeof(k->buf) - k->len)
+		rpc_capture_compact(k);
 	if (sizeof(h) + h.incl_len > sizeof(k->buf) - k->len) {
 		k->dropped++;
 		if (k->stream.client)

@@ -3,7 +3,8 @@
 # varlink client (varlink_client.py) against the kernel: TCP connect and listen moving
 # 20 MB each way intact, half close both ways, ECONNREFUSED and ECONNRESET reported on the
 # call (not as a plain EOF), UDP both ways with an ICMP error, Ping, Traceroute through a
-# router namespace, Capture read back by tcpdump; the data plane's edge cases
+# router namespace, Capture read back by tcpdump and to a pipe whose reader stalls
+# (rpc_capture_stall.py); the data plane's edge cases
 # (rpc_tcp_edges.py).
 #   rpc_sockets.sh USTACKD
 # shellcheck source=tests/integration/lib.sh
@@ -144,6 +145,17 @@ capture() {
 	[ "$(tcpdump -nr "$IT_DIR/cap.pcap" 2>/dev/null | grep -c 'ICMP echo')" -ge 6 ]
 }
 check "Capture: 8 frames to a file that tcpdump reads" capture
+capture_stall() {
+	local out rc
+	out=$(timeout 120 python3 "$(cd "$(dirname "$0")" && pwd)/rpc_capture_stall.py" "$SOCK" \
+		"$H" 10.203.0.2 "$1" 2>&1)
+	rc=$?
+	it_log "$out"
+	return $rc
+}
+check "Capture to a pipe whose reader stalls: drops counted, room freed by a partial read takes new records" capture_stall room
+check "Capture to a pipe whose reader stalls: the count reached, every record reaches the reader before the totals" capture_stall count
+check "Capture to a pipe whose reader stalls: a client that goes while the end waits for the reader ends it" capture_stall gone
 
 check "Sockets: nothing of the clients left" bash -c \
 	'! "$@" call io.ustack.Stack.Sockets | grep -q owner_pid' _ "${CLIENT[@]}"
