@@ -96,6 +96,10 @@ static int ustackd_kv_open(struct ustackd *d)
 	if (st.replayed_records)
 		log_notice("key-value store: replayed %" PRIu64 " log records (writes acknowledged "
 			   "after the last checkpoint)", st.replayed_records);
+	if (st.wal_forged_records)
+		log_warning("key-value store: its redo log ended at a record with the next seq and "
+			    "a good CRC but a wrong tag, not replayed (a value made to look like a "
+			    "log record, or garbage; docs/kv.md, \"Durability\")");
 	return 0;
 }
 

@@ -331,7 +331,7 @@ void rpc_kv_counters(struct ustackd *d, struct json_object *counters)
 	static const char *const names[] = {
 		"KvCheckpoints",    "KvCheckpointFailures", "KvWalRecords",
 		"KvWalBytes",	    "KvWalReplayedRecords", "KvWalPendingBytes",
-		"KvMainRebuilds",
+		"KvMainRebuilds",   "KvWalForgedRecords",
 	};
 	struct kv_stats st;
 	uint64_t v[sizeof(names) / sizeof(names[0])];
@@ -346,6 +346,7 @@ void rpc_kv_counters(struct ustackd *d, struct json_object *counters)
 	v[4] = st.replayed_records;
 	v[5] = st.wal_pending_bytes;
 	v[6] = st.main_rebuilds;
+	v[7] = st.wal_forged_records;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		json_object_object_add(counters, names[i], json_object_new_int64((int64_t)v[i]));
 }

@@ -79,6 +79,9 @@ struct kv_stats {
 	uint64_t replayed_records;   /* records of the log applied again when opening */
 	uint64_t wal_pending_bytes;  /* the log's current size: since the last checkpoint */
 	uint64_t main_rebuilds;	     /* undos by rebuilding from the checkpoint and the log */
+	/* records with the next seq and a good CRC but a wrong tag where the log ended when
+	 * the store opened (kv_wal.h: a value made to look like a record, or garbage) */
+	uint64_t wal_forged_records;
 };
 
 /* One direct child of a dictionary, as kv_list() returns it. */

@@ -18,11 +18,13 @@
  *   failed group's record was invalidated first (kv_wal_append), so the rebuild holds
  *   exactly the acknowledged writes. kv_write.c keeps that rare: savepoints (nested
  *   transactions) remain for undoing one batch of a group.
- * - A checkpoint stores the last logged seq under a reserved key (KV_LMDB_APPLIED_KEY:
- *   depth byte 0, which no key encoding has, so no scan or lookup of the store meets it)
- *   and commits main with LMDB's synced commit; then the log starts again. A failed
- *   commit leaves the log as it is, and main is rebuilt from it (main_resume()).
- * - Opening replays the log records past that seq into main and checkpoints.
+ * - A checkpoint stores the last logged seq and a new salt for the log's next generation
+ *   under a reserved key (KV_LMDB_APPLIED_KEY: depth byte 0, which no key encoding has,
+ *   so no scan or lookup of the store meets it) and commits main with LMDB's synced
+ *   commit; then the log starts again. A failed commit leaves the log as it is, and main
+ *   is rebuilt from it (main_resume()).
+ * - Opening replays the log records past that seq into main and checkpoints (also when
+ *   the store is of the previous version, whose applied seq has no salt).
  *
  * LMDB is opened without MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP/MDB_MAPASYNC, so a
  * checkpoint is on disk when mdb_txn_commit() returns, and a crash at any moment leaves
@@ -37,8 +39,12 @@
 #include "kv_backend.h"
 #include "kv_wal.h"
 
-/* Outside the key encoding (kv_key.h: depth byte 0 is never stored). */
+/* Outside the key encoding (kv_key.h: depth byte 0 is never stored). Its value: the
+ * applied seq (8 bytes, big-endian), then the salt of the log's generation after it
+ * (kv_wal.h); 8 bytes alone in a store of the previous version (no salt). */
 static const uint8_t KV_LMDB_APPLIED_KEY[] = { 0, 'w', 'a', 'l', '-', 's', 'e', 'q' };
+#define KV_LMDB_APPLIED_OLD_BYTES 8
+#define KV_LMDB_APPLIED_BYTES (8 + KV_WAL_SALT_BYTES)
 /* A group whose log payload would be larger is checkpointed instead of logged: a 16 MiB
  * value is then written once to LMDB rather than to the log and then to LMDB. */
 #define KV_LMDB_GROUP_LOG_MAX_BYTES ((size_t)1 << 20)
@@ -69,6 +75,7 @@ struct kv_backend {
 	MDB_cursor *cur;
 	struct kv_wal *wal;
 	uint64_t applied_seq; /* the last seq the last checkpoint holds */
+	bool applied_old;	 /* the applied seq is in the previous version's form (no salt) */
 	uint64_t last_seq;    /* the last seq in the log */
 	bool dirty;	      /* main holds writes since the last checkpoint */
 	/* Bounds of the pages main holds dirty (dirty_bound()), since the last checkpoint:
@@ -88,7 +95,16 @@ struct kv_backend {
 	bool slot_busy;
 };
 
-/* LMDB's own codes to errno; system errors come through as they are. */
+/* An error of the files' I/O as the store reports it. EFBIG there is a file size limit
+ * (RLIMIT_FSIZE; the daemon ignores SIGXFSZ): a storage failure, no_space, not the store's
+ * own EFBIG for a value over its size limit (kv_write.c), which the client hears as
+ * "value_too_large" (docs/kv.md, "Failures"). */
+static int io_err(int r)
+{
+	return r == -EFBIG ? -ENOSPC : r;
+}
+
+/* LMDB's own codes to errno; system errors come through as they are (io_err()). */
 static int lmdb_err(int rc)
 {
 	switch (rc) {
@@ -103,7 +119,7 @@ static int lmdb_err(int rc)
 	case MDB_BAD_VALSIZE:
 		return -ENAMETOOLONG; /* a key over mdb_env_get_maxkeysize() */
 	default:
-		return rc > 0 ? -rc : -EIO; /* errno from the system, or corruption */
+		return rc > 0 ? io_err(-rc) : -EIO; /* errno from the system, or corruption */
 	}
 }
 
@@ -156,7 +172,9 @@ static int main_end(struct kv_backend *b, bool commit)
 static int main_start(struct kv_backend *b)
 {
 	MDB_val k = { sizeof(KV_LMDB_APPLIED_KEY), (void *)KV_LMDB_APPLIED_KEY }, v;
-	uint64_t applied = 0, last, n;
+	struct kv_wal_salt salt = { 0 }; /* none: a new store, or the previous version's */
+	struct kv_wal_replayed got;
+	uint64_t applied = 0;
 	int rc = mdb_txn_begin(b->env, NULL, 0, &b->main), r;
 
 	if (rc != MDB_SUCCESS) {
@@ -164,21 +182,28 @@ static int main_start(struct kv_backend *b)
 		return lmdb_err(rc);
 	}
 	rc = mdb_get(b->main, b->dbi, &k, &v);
-	if (rc == MDB_SUCCESS && v.mv_size == 8)
+	if (rc == MDB_SUCCESS && (v.mv_size == KV_LMDB_APPLIED_BYTES ||
+				  v.mv_size == KV_LMDB_APPLIED_OLD_BYTES)) {
 		applied = kv_be64_get(v.mv_data);
-	else if (rc == MDB_SUCCESS)
+		salt.set = v.mv_size == KV_LMDB_APPLIED_BYTES;
+		if (salt.set)
+			memcpy(salt.bytes, (uint8_t *)v.mv_data + 8, KV_WAL_SALT_BYTES);
+	} else if (rc == MDB_SUCCESS) {
 		rc = MDB_CORRUPTED;
+	}
 	r = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 	if (r == 0)
-		r = kv_wal_replay(b->wal, applied, replay_record, b, &last, &n);
+		r = kv_wal_replay(b->wal, applied, &salt, replay_record, b, &got);
 	if (r < 0) {
 		main_end(b, false);
 		return r;
 	}
 	b->applied_seq = applied;
-	b->last_seq = last;
-	b->dirty = n > 0;
-	b->stats.replayed_records += n;
+	b->applied_old = rc == MDB_SUCCESS && !salt.set;
+	b->last_seq = got.last_seq;
+	b->dirty = got.records > 0;
+	b->stats.replayed_records += got.records;
+	b->stats.wal_forged_records += got.forged;
 	return 0;
 }
 
@@ -187,25 +212,28 @@ static int main_start(struct kv_backend *b)
  * tries again; either way nothing unacknowledged is visible. */
 static int main_restart(struct kv_backend *b)
 {
-	uint64_t replayed = b->stats.replayed_records;
+	uint64_t replayed = b->stats.replayed_records, forged = b->stats.wal_forged_records;
 	int r;
 
 	if (b->main)
 		main_end(b, false);
 	b->stats.main_rebuilds++;
 	r = main_start(b);
-	b->stats.replayed_records = replayed; /* counts what opening replayed, only */
+	/* Count what opening replayed and met, only: a rebuild reads the same log again. */
+	b->stats.replayed_records = replayed;
+	b->stats.wal_forged_records = forged;
 	return r;
 }
 
-/* Ends main: commits it with the applied seq (if it holds writes) and starts the log
- * again. main is NULL afterwards whatever happened; on an error the log still holds every
- * write since the checkpoint before, and main_start() brings them back. */
+/* Ends main: commits it with the applied seq and a new salt (if it holds writes) and starts
+ * the log again. main is NULL afterwards whatever happened; on an error the log still holds
+ * every write since the checkpoint before, and main_start() brings them back. */
 static int checkpoint_end(struct kv_backend *b)
 {
 	MDB_val k = { sizeof(KV_LMDB_APPLIED_KEY), (void *)KV_LMDB_APPLIED_KEY };
-	MDB_val v = { 8, NULL };
-	int rc;
+	MDB_val v = { KV_LMDB_APPLIED_BYTES, NULL };
+	struct kv_wal_salt salt;
+	int rc, r;
 
 	if (!b->main)
 		return 0;
@@ -213,9 +241,18 @@ static int checkpoint_end(struct kv_backend *b)
 		main_end(b, false);
 		return 0;
 	}
+	/* A new salt each generation: the old records left in the recycled file (and any
+	 * record a value holds) fail the next generation's tag check (kv_wal.h). */
+	r = kv_wal_salt_draw(&salt);
+	if (r < 0) {
+		main_end(b, false);
+		b->stats.checkpoint_failures++;
+		return r;
+	}
 	rc = mdb_put(b->main, b->dbi, &k, &v, MDB_RESERVE);
 	if (rc == MDB_SUCCESS) {
 		kv_be64_put(v.mv_data, b->last_seq);
+		memcpy((uint8_t *)v.mv_data + 8, salt.bytes, KV_WAL_SALT_BYTES);
 		rc = main_end(b, true);
 	} else {
 		main_end(b, false);
@@ -232,7 +269,7 @@ static int checkpoint_end(struct kv_backend *b)
 	b->stats.checkpoints++;
 	/* The checkpoint holds: a log that could not be truncated still replays correctly
 	 * (the next record goes to offset 0 anyway, and the old ones are covered). */
-	kv_wal_restart(b->wal);
+	kv_wal_restart(b->wal, &salt);
 	return 0;
 }
 
@@ -419,7 +456,7 @@ static int lmdb_commit(struct kv_txn *t)
 		/* The record was invalidated (kv_wal_append): rebuilt without it, main holds
 		 * exactly the acknowledged writes again. */
 		main_restart(b);
-		return r;
+		return io_err(r);
 	}
 	b->last_seq++;
 	b->dirty = true;
@@ -701,10 +738,16 @@ int kv_lmdb_backend_open(const char *dir, const struct kv_limits *lim,
 	rc = mdb_txn_commit(txn);
 	if (rc != MDB_SUCCESS)
 		goto fail_rc;
-	/* The log's writes since the last checkpoint, then a checkpoint of them. */
+	/* The log's writes since the last checkpoint, then a checkpoint of them; in a store of
+	 * the previous version also when there were none, so that the records appended from
+	 * now on are tagged (the checkpoint draws a salt). A new store draws its salt at its
+	 * first checkpoint (docs/kv.md, "Durability": a commit more at creation left a map of
+	 * a few pages unable to commit a removal once full). */
 	r = main_start(b);
-	if (r == 0 && b->dirty)
+	if (r == 0 && (b->dirty || b->applied_old)) {
+		b->dirty = true;
 		r = lmdb_checkpoint(b);
+	}
 	if (r < 0)
 		goto fail_main;
 	*ops = &lmdb_ops;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct kv_wal {
 	uint64_t off;	 /* end of the current generation: where the next record goes */
 	uint64_t last;	 /* offset of the last record appended (for kv_wal_cut_last) */
 	uint64_t size;	 /* bytes of the file known to exist (zeros past off) */
+	struct kv_wal_salt salt; /* the current generation's: its records' tags */
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -115,29 +117,65 @@ static uint32_t record_crc(const uint8_t hdr[KV_WAL_HDR_BYTES], const void *payl
 	return kv_wal_crc32c(c, payload, len);
 }
 
+int kv_wal_salt_draw(struct kv_wal_salt *salt)
+{
+	size_t done = 0;
+
+	while (done < sizeof(salt->bytes)) {
+		ssize_t n = getrandom(salt->bytes + done, sizeof(salt->bytes) - done, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	salt->set = true;
+	return 0;
+}
+
+/* Bytes 20-23 (kv_wal.h): the salt first, so that nobody who lacks it can compute the
+ * tag; bytes 0-19 hold the record's CRC, so the tag binds the payload too. */
+static uint32_t record_tag(const uint8_t hdr[KV_WAL_HDR_BYTES], const struct kv_wal_salt *salt)
+{
+	if (!salt || !salt->set)
+		return 0;
+	return kv_wal_crc32c(kv_wal_crc32c(0, salt->bytes, sizeof(salt->bytes)), hdr, 20);
+}
+
 void kv_wal_hdr_emit(uint8_t out[KV_WAL_HDR_BYTES], uint64_t seq, const void *payload,
-		     size_t len)
+		     size_t len, const struct kv_wal_salt *salt)
 {
 	put_le32(out, KV_WAL_MAGIC);
 	put_le32(out + 4, (uint32_t)len);
 	put_le64(out + 8, seq);
 	memset(out + 16, 0, 8);
 	put_le32(out + 16, record_crc(out, payload, len));
+	put_le32(out + 20, record_tag(out, salt));
 }
 
 int kv_wal_hdr_parse(const uint8_t in[KV_WAL_HDR_BYTES], struct kv_wal_hdr *h)
 {
-	if (get_le32(in) != KV_WAL_MAGIC || get_le32(in + 20) != 0)
+	if (get_le32(in) != KV_WAL_MAGIC)
 		return -EINVAL;
 	h->len = get_le32(in + 4);
 	h->seq = get_le64(in + 8);
 	h->crc = get_le32(in + 16);
+	h->tag = get_le32(in + 20);
 	return h->len > KV_WAL_PAYLOAD_MAX_BYTES ? -EINVAL : 0;
 }
 
 bool kv_wal_crc_ok(const uint8_t in[KV_WAL_HDR_BYTES], const void *payload, size_t len)
 {
 	return record_crc(in, payload, len) == get_le32(in + 16);
+}
+
+bool kv_wal_tag_ok(const uint8_t in[KV_WAL_HDR_BYTES], const struct kv_wal_salt *salt)
+{
+	/* Without a salt (a store of the previous version, or a new one before its first
+	 * checkpoint) there is nothing to check: its records carry zero, and its first
+	 * checkpoint draws one (kv_lmdb.c). */
+	return !salt || !salt->set || record_tag(in, salt) == get_le32(in + 20);
 }
 
 void kv_wal_op_hdr(uint8_t *p, uint8_t op, size_t klen, size_t vlen)
@@ -256,13 +294,14 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off)
 	return 1;
 }
 
-int kv_wal_replay(struct kv_wal *w, uint64_t after_seq, kv_wal_record_fn fn, void *ctx,
-		  uint64_t *last_seq, uint64_t *records)
+int kv_wal_replay(struct kv_wal *w, uint64_t after_seq, const struct kv_wal_salt *salt,
+		  kv_wal_record_fn fn, void *ctx, struct kv_wal_replayed *out)
 {
 	uint8_t hdr[KV_WAL_HDR_BYTES];
 	uint8_t *buf = NULL;
 	size_t cap = 0;
 	uint64_t off = 0, seq = after_seq, n = 0;
+	bool forged = false;
 	int r;
 
 	for (;;) {
@@ -294,6 +333,14 @@ int kv_wal_replay(struct kv_wal *w, uint64_t after_seq, kv_wal_record_fn fn, voi
 			r = n == 0 ? -EUCLEAN : 0;
 			break;
 		}
+		if (!kv_wal_tag_ok(hdr, salt)) {
+			/* Whole, the next seq, a good CRC: only the tag tells it from a record
+			 * of this generation. It is what a client's value left in the old bytes
+			 * (kv_wal.h), or garbage: the end, as a torn record is. */
+			forged = true;
+			r = 0;
+			break;
+		}
 		r = fn(h.seq, buf, h.len, ctx);
 		if (r < 0)
 			break;
@@ -307,8 +354,8 @@ int kv_wal_replay(struct kv_wal *w, uint64_t after_seq, kv_wal_record_fn fn, voi
 	w->off = off;
 	w->last = off;
 	w->broken = false;
-	*last_seq = seq;
-	*records = n;
+	w->salt = salt ? *salt : (struct kv_wal_salt){ 0 };
+	*out = (struct kv_wal_replayed){ .last_seq = seq, .records = n, .forged = forged };
 	return 0;
 }
 
@@ -380,7 +427,7 @@ int kv_wal_append(struct kv_wal *w, uint64_t seq, const void *payload, size_t le
 		return -EIO;
 	if (len > KV_WAL_PAYLOAD_MAX_BYTES)
 		return -EFBIG;
-	kv_wal_hdr_emit(hdr, seq, payload, len);
+	kv_wal_hdr_emit(hdr, seq, payload, len, &w->salt);
 	r = grow_to(w, end);
 	if (r == 0)
 		r = write_full(w->fd, iov, 2, w->off);
@@ -407,13 +454,14 @@ int kv_wal_cut_last(struct kv_wal *w)
 	return r;
 }
 
-int kv_wal_restart(struct kv_wal *w)
+int kv_wal_restart(struct kv_wal *w, const struct kv_wal_salt *salt)
 {
 	/* Recycling leaves the old records: their seqs are all covered by the checkpoint,
 	 * so a reader stops at them (kv_wal_replay). Truncating needs no flush for the same
 	 * reason: if the old records survive a crash they are skipped. */
 	w->off = 0;
 	w->last = 0;
+	w->salt = *salt;
 	if (w->recycle)
 		return 0;
 	w->size = 0;

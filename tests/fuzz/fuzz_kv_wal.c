@@ -5,9 +5,11 @@
  * Input: byte 0 is a mode, the rest is the content of wal.log. Mode bit 0: before the run,
  * give every record the target can walk (a header whose length fits) its right CRC, so that
  * the fuzzer reaches the payload parser instead of stopping at the checksum; bits 1-3: the
- * applied seq the replay starts after (0-7). Nothing may crash or read out of bounds; the
+ * applied seq the replay starts after (0-7); bit 4: the generation has a salt (a fixed
+ * one), and bit 0 gives the records its tags too unless bit 5 is set (then the tag check
+ * refuses them: the forged-record path). Nothing may crash or read out of bounds; the
  * replay must stop at or before the end of the file, and a payload the parser accepts must
- * be walked whole. Seeds: tests/fuzz/corpus/kv_wal (mode 1: CRCs are fixed). */
+ * be walked whole. Seeds: tests/fuzz/corpus/kv_wal (mode 1: CRCs are fixed, no salt). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +51,10 @@ static int fz_record(uint64_t seq, const uint8_t *payload, size_t len, void *arg
 	return 0; /* a malformed payload is the backend's -EIO; here: go on */
 }
 
-/* Gives every header the walk reaches its right CRC. */
-static void fix_crcs(uint8_t *p, size_t len)
+static const struct kv_wal_salt fz_salt = { .set = true, .bytes = "fuzzsal" };
+
+/* Gives every header the walk reaches its right CRC, and its tag from salt (NULL: zero). */
+static void fix_crcs(uint8_t *p, size_t len, const struct kv_wal_salt *salt)
 {
 	size_t off = 0;
 
@@ -59,7 +63,7 @@ static void fix_crcs(uint8_t *p, size_t len)
 
 		if (kv_wal_hdr_parse(p + off, &h) < 0 || h.len > len - off - KV_WAL_HDR_BYTES)
 			return;
-		kv_wal_hdr_emit(p + off, h.seq, p + off + KV_WAL_HDR_BYTES, h.len);
+		kv_wal_hdr_emit(p + off, h.seq, p + off + KV_WAL_HDR_BYTES, h.len, salt);
 		off += KV_WAL_HDR_BYTES + h.len;
 	}
 }
@@ -79,12 +83,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int ready;
 	char path[64];
 	uint8_t *img;
-	uint64_t last, n;
+	const struct kv_wal_salt *salt;
+	struct kv_wal_replayed got;
 	struct kv_wal *w;
 	int fd;
 
 	if (size < 1)
 		return 0;
+	salt = data[0] & 0x10 ? &fz_salt : NULL;
 	if (!ready) {
 		if (!mkdtemp(dir))
 			abort();
@@ -96,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(img, data + 1, size - 1);
 	if (data[0] & 1)
-		fix_crcs(img, size - 1);
+		fix_crcs(img, size - 1, salt && !(data[0] & 0x20) ? salt : NULL);
 	snprintf(path, sizeof(path), "%s/%s", dir, KV_WAL_FILE);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, img, size - 1) != (ssize_t)(size - 1))
@@ -105,8 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(img);
 	if (kv_wal_open(dir, true, &w) < 0)
 		abort();
-	if (kv_wal_replay(w, (data[0] >> 1) & 7, fz_record, NULL, &last, &n) == 0 &&
-	    kv_wal_bytes(w) > size - 1)
+	if (kv_wal_replay(w, (data[0] >> 1) & 7, salt, fz_record, NULL, &got) == 0 &&
+	    (kv_wal_bytes(w) > size - 1 || (got.forged && !salt)))
 		abort();
 	kv_wal_close(w);
 	return 0;

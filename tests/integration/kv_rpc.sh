@@ -128,6 +128,8 @@ if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 	# checkpoint 1 s after the last writes (checked after 4 s: a loaded machine).
 	n=$(counter KvWalRecords)
 	check "KvWalRecords counts the logged commits ($n)" test "${n:-0}" -gt 0
+	n=$(counter KvWalForgedRecords)
+	check "KvWalForgedRecords exported, 0: no record refused for its tag ($n)" test "$n" = 0
 	sleep 4
 	n=$(counter KvCheckpoints)
 	check "the daemon checkpointed after the writes (KvCheckpoints $n)" test "${n:-0}" -gt 0
@@ -175,7 +177,7 @@ check "no sanitizer report in the log" sh -c "! grep -E 'Sanitizer|runtime error
 
 # Crash safety through the daemon. The writers record a key only once its reply came.
 L=$IT_DIR/acked
-bad_open=0 rounds=0 replayed=0
+bad_open=0 rounds=0 replayed=0 forged=0
 for round in $(seq 100); do
 	if ! { it_daemon "$H" "$IT_DIR/c.log" "${args[@]}" && ctl_ready "$IT_DIR/c.log"; } \
 		2>"$IT_DIR/start.err"; then
@@ -184,6 +186,7 @@ for round in $(seq 100); do
 		break
 	fi
 	grep -q 'replayed [0-9]* log records' "$IT_DIR/c.log" && replayed=$((replayed + 1))
+	grep -q 'good CRC but a wrong tag' "$IT_DIR/c.log" && forged=$((forged + 1))
 	if grep -q '^<[0-3]>' "$IT_DIR/c.log"; then
 		bad_open=$((bad_open + 1))
 		grep '^<[0-3]>' "$IT_DIR/c.log" | head -3 >&2
@@ -209,6 +212,8 @@ n=$(cat "$L".* 2>/dev/null | wc -l)
 check "$rounds rounds of kill -9, the store opened cleanly each time" test "$bad_open" -eq 0 -a "$rounds" -eq 100
 # Kills land within 300 ms of the writes, before the 1 s checkpoint: restarts replay the log.
 check "restarts replayed the redo log ($replayed of $rounds said so)" test "$replayed" -gt 0
+# Torn tails are no forgeries: every record the daemon wrote carries its generation's tag.
+check "no restart refused a record for its tag ($forged of $rounds)" test "$forged" -eq 0
 check "$rounds rounds: some writes acknowledged in most rounds ($n in all)" test "$n" -gt 200
 run_cases "${CASES[@]}" crash-check "$L."
 kill -TERM "$DAEMON_PID"
