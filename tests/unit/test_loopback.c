@@ -477,6 +477,19 @@ START_TEST(own_source_from_the_wire_dropped)
 }
 END_TEST
 
+/* Off-link datagrams would come back to us through the loopback path, and be dropped. */
+START_TEST(gateway_must_not_be_our_address)
+{
+	struct stack_config c;
+	const char *why;
+
+	stack_config_defaults(&c);
+	c.gateway = c.addr;
+	ck_assert_int_eq(stack_config_check(&c, &why), -EINVAL);
+	ck_assert_str_eq(why, "gateway must not be our own address");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("loopback");
@@ -493,6 +506,7 @@ int main(void)
 	tcase_add_test(tc, queue_bound_bytes);
 	tcase_add_test(tc, broadcast_goes_to_the_wire);
 	tcase_add_test(tc, own_source_from_the_wire_dropped);
+	tcase_add_test(tc, gateway_must_not_be_our_address);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
