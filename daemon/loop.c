@@ -1,7 +1,9 @@
 /* The packet loop: libevent with
  *  - the device descriptor (persistent read event): a batch of frames per wake-up, all of
  *    them through the stack before the output is flushed (one ACK per connection);
- *  - one timer armed at stack_next_deadline(), re-armed whenever the deadline moves;
+ *  - one timer armed at stack_next_deadline(), re-armed whenever the deadline moves; it is
+ *    "now" while datagrams the stack sent to its own address wait, which stack_poll()
+ *    delivers (docs/architecture.md, "Loopback"), so they go on the next turn;
  *  - a short retry timer while AF_XDP frames wait on the TX ring;
  *  - a 1 s tick: the device check, the snmp file, pcap flush, STATUS=;
  *  - the watchdog timer: WATCHDOG=1, sent from the loop itself and only while the device

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "ipv4_id.h"
+#include "ipv4_loopback.h"
 #include "ipv4_reass.h"
 #include "wire/ipv4.h"
 
@@ -72,6 +73,7 @@ struct ipv4 {
 	struct in_addr gateway;
 	struct ipv4_id ids; /* Identification values per destination */
 	struct ipv4_reass reass;
+	struct ipv4_loopback lo; /* datagrams to our own address (ipv4_loopback.h) */
 	struct ipv4_proto proto[256];
 	uint8_t *scratch; /* IPV4_MAX_LEN bytes: a datagram being fragmented */
 };
@@ -81,6 +83,9 @@ void ipv4_fini(struct ipv4 *ip);
 int ipv4_register(struct ipv4 *ip, uint8_t proto, ipv4_input_fn input, ipv4_error_fn error,
 		  void *ctx);
 void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast);
+/* A datagram from the loopback queue: as ipv4_input(), our own address being then a valid
+ * source. */
+void ipv4_input_loopback(struct ipv4 *ip, const uint8_t *pkt, size_t len);
 
 /* Sends one datagram (design.md §2). The layer writes the IPv4 header; `fill` writes at most
  * `size` bytes of upper header (and data) in place and returns how many it wrote; `payload`
@@ -97,7 +102,14 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast);
  * left in the field: complete, or the pseudo-header part when the device completes it.
  * The segments take consecutive IP IDs. IpOutRequests counts wire segments, as the peer's
  * IpInReceives will (Linux counts the super-segment once); IpOutGsoRequests or
- * IpOutGsoSoftware counts the super-segment. Other protocols: -EINVAL. */
+ * IpOutGsoSoftware counts the super-segment. Other protocols: -EINVAL.
+ *
+ * To our own address (not a broadcast) nothing goes to ARP or the device: the finished
+ * datagram, checksums complete, is copied to the loopback queue (ipv4_loopback.h), whose
+ * MTU is IPV4_LOOPBACK_MTU (no fragments), and delivered by the next stack_poll(). A
+ * super-segment goes whole (IpOutRequests 1, as the receiving IpInReceives): TCP input
+ * takes a segment of any length within its window, as Linux's lo passes GSO packets on
+ * uncut. A full queue is -ENOBUFS. */
 int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr dst,
 	       uint8_t proto, size_t size, ipv4_fill_fn fill, void *ctx,
 	       const struct iovec *payload, int npayload);

@@ -27,8 +27,9 @@ bool ipv4_is_local(const struct ipv4 *ip, struct in_addr a)
 	return addr_eq(a, ip->addr) || ipv4_is_broadcast(ip, a);
 }
 
-/* RFC 1122 §3.2.1.3: a source that cannot be a single host is silently discarded. */
-static bool ipv4_src_valid(const struct ipv4 *ip, struct in_addr src)
+/* RFC 1122 §3.2.1.3: a source that cannot be a single host is silently discarded. Our own
+ * address is one only on the loopback path. */
+static bool ipv4_src_valid(const struct ipv4 *ip, struct in_addr src, bool loopback)
 {
 	uint32_t h = addr_to_host(src);
 
@@ -36,8 +37,8 @@ static bool ipv4_src_valid(const struct ipv4 *ip, struct in_addr src)
 		return false;
 	if ((h >> 24) == 127) /* 127/8 must not appear on the wire */
 		return false;
-	if (addr_eq(src, ip->addr)) /* our own address from outside: spoofed or looped */
-		return false;
+	if (addr_eq(src, ip->addr)) /* from outside: spoofed or looped */
+		return loopback;
 	return (h >> 24) != 0 || h == 0; /* 0/8 only as 0.0.0.0 (RFC 1122 §3.2.1.3 (a)) */
 }
 
@@ -57,7 +58,8 @@ static void ipv4_deliver(struct ipv4 *ip, const struct ipv4_pkt *p)
 	pr->input(pr->ctx, p);
 }
 
-void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast)
+static void ipv4_input_from(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast,
+			    bool loopback)
 {
 	struct stack *st = ip->st;
 	struct ipv4_pkt p = { .hdr = pkt, .l2_bcast = l2_bcast };
@@ -80,7 +82,7 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast)
 		STAT_INC(st, IpInHdrErrors);
 		return;
 	}
-	if (!ipv4_is_local(ip, p.h.dst) || !ipv4_src_valid(ip, p.h.src)) {
+	if (!ipv4_is_local(ip, p.h.dst) || !ipv4_src_valid(ip, p.h.src, loopback)) {
 		STAT_INC(st, IpInAddrErrors);
 		return;
 	}
@@ -108,6 +110,23 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast)
 	free(out.buf);
 }
 
+void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast)
+{
+	ipv4_input_from(ip, pkt, len, l2_bcast, false);
+}
+
+void ipv4_input_loopback(struct ipv4 *ip, const uint8_t *pkt, size_t len)
+{
+	/* No device verified anything (rx_flags 0): every checksum is checked, as on the
+	 * wire; the sender completed them all (ipv4_write). */
+	ipv4_input_from(ip, pkt, len, false, true);
+}
+
+static void ipv4_loopback_deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	ipv4_input_loopback(ctx, pkt, len);
+}
+
 /* RFC 792 / RFC 1122 §3.3.2: time exceeded (fragment reassembly) when the first fragment
  * of a datagram that timed out had arrived. */
 static void ipv4_reass_expired(void *ctx, const struct ipv4_hdr *h, const uint8_t *hdr,
@@ -124,11 +143,17 @@ static void ipv4_reass_expired(void *ctx, const struct ipv4_hdr *h, const uint8_
 
 void ipv4_poll(struct ipv4 *ip, uint64_t now_ns)
 {
+	/* Datagrams to ourselves first: an ACK delivered now may spare a timer due now. */
+	ipv4_loopback_drain(&ip->lo, ipv4_loopback_deliver, ip);
 	ipv4_reass_poll(&ip->reass, now_ns, ipv4_reass_expired, ip);
 }
 
 uint64_t ipv4_next_deadline(const struct ipv4 *ip)
 {
+	/* Queued datagrams to ourselves: poll now, and never 0, which a driver may take for
+	 * "no timer armed" (daemon/loop.c). */
+	if (ipv4_loopback_pending(&ip->lo))
+		return ip->st->now_ns;
 	return ipv4_reass_next_deadline(&ip->reass);
 }
 

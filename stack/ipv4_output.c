@@ -7,6 +7,7 @@
 #include "arp.h"
 #include "ipv4.h"
 #include "netif.h"
+#include "stack_limits.h"
 #include "stack_var.h"
 #include "wire/csum.h"
 #include "wire/eth.h"
@@ -36,17 +37,28 @@ int ipv4_init(struct ipv4 *ip, struct stack *st)
 	if (!ip->scratch)
 		return -ENOMEM;
 	ipv4_reass_init(&ip->reass, &rc, &st->stats);
+	ipv4_loopback_init(&ip->lo, STACK_LOOPBACK_MAX_BYTES, STACK_LOOPBACK_MAX_PKTS,
+			   &st->stats);
 	return 0;
 }
 
 void ipv4_fini(struct ipv4 *ip)
 {
+	ipv4_loopback_fini(&ip->lo);
 	ipv4_reass_fini(&ip->reass);
 	free(ip->scratch);
 	ip->scratch = NULL;
 }
 
-/* Where a datagram to dst goes on the link: *bcast, or the host *nexthop. */
+/* Our own address as the next hop: the loopback path (ipv4_loopback.h). Only a datagram to
+ * our address routes there (stack_config_check() keeps the gateway off it). */
+static bool ipv4_nexthop_local(const struct ipv4 *ip, struct in_addr nexthop)
+{
+	return addr_eq(nexthop, ip->addr);
+}
+
+/* Where a datagram to dst goes on the link: *bcast, or the host *nexthop (ourselves for
+ * our own address, as Linux's local route through lo). */
 static int ipv4_route(struct ipv4 *ip, struct in_addr dst, struct in_addr *nexthop, bool *bcast)
 {
 	uint32_t net = addr_to_host(ip->addr) & ip->mask;
@@ -54,8 +66,12 @@ static int ipv4_route(struct ipv4 *ip, struct in_addr dst, struct in_addr *nexth
 	*bcast = ipv4_is_broadcast(ip, dst);
 	if (*bcast)
 		return 0;
-	if (addr_is_multicast(dst) || addr_is_any(dst) || addr_eq(dst, ip->addr))
-		return -ENETUNREACH; /* no multicast, no loopback through the wire */
+	if (addr_is_multicast(dst) || addr_is_any(dst))
+		return -ENETUNREACH; /* no multicast */
+	if (addr_eq(dst, ip->addr)) {
+		*nexthop = dst;
+		return 0;
+	}
 	if ((addr_to_host(dst) & ip->mask) == net) {
 		*nexthop = dst;
 		return 0;
@@ -73,6 +89,8 @@ static int ipv4_xmit(struct ipv4 *ip, struct in_addr nexthop, bool bcast, size_t
 
 	if (bcast)
 		return eth_write(&st->eth, NULL, MAC_BROADCAST, ETH_TYPE_IPV4, size, fill, ctx);
+	if (ipv4_nexthop_local(ip, nexthop))
+		return ipv4_loopback_output(&ip->lo, size, fill, ctx);
 	return arp_output(&st->arp, nexthop, ETH_TYPE_IPV4, size, fill, ctx);
 }
 
@@ -299,6 +317,11 @@ static int ipv4_write_gso(struct ipv4 *ip, struct ipv4_frame_ctx *c, unsigned gs
 	/* Segments are cut to size, never fragmented (RFC 1191 path MTU discovery). */
 	c->h.df = true;
 	c->gso_size = gso_size;
+	/* To ourselves: whole, checksum complete (ipv4.h says why). */
+	if (ipv4_nexthop_local(ip, nexthop)) {
+		c->tcp_csum = IPV4_TCP_CSUM_FULL;
+		return ipv4_xmit(ip, nexthop, false, max_len, ipv4_fill_whole, c);
+	}
 	/* One segment's worth: nothing to cut. More than that is cut even within the device
 	 * MTU: gso_size follows the path MTU (RFC 1191), which may be lower. */
 	if (max_len <= mtu && c->payload_len <= gso_size) {
@@ -327,7 +350,7 @@ int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr 
 {
 	struct stack *st = ip->st;
 	struct ipv4_write_opts opts = o ? *o : IPV4_WRITE_OPTS_DEFAULT;
-	size_t mtu = netif_mtu(st->nif);
+	size_t mtu;
 	struct in_addr src = addr_is_any(opts.src) ? ip->addr : opts.src;
 	/* Atomic datagrams (DF, and super-segments, whose pieces are always DF) carry ID 0,
 	 * the others a per-destination ID (ipv4_id.h). */
@@ -369,6 +392,7 @@ int ipv4_write(struct ipv4 *ip, const struct ipv4_write_opts *o, struct in_addr 
 		STAT_INC(st, IpOutNoRoutes);
 		return r;
 	}
+	mtu = ipv4_nexthop_local(ip, nexthop) ? IPV4_LOOPBACK_MTU : netif_mtu(st->nif);
 	if (opts.gso_size)
 		return ipv4_write_gso(ip, &c, opts.gso_size, nexthop, bcast);
 	if (IPV4_HDR_LEN + size + c.payload_len <= mtu) /* the common case: fill in place */

@@ -79,6 +79,8 @@ int stack_config_check(const struct stack_config *cfg, const char **why)
 		 (addr_to_host(cfg->gateway) & addr_prefix_mask(cfg->prefix_len)) !=
 			 (a & addr_prefix_mask(cfg->prefix_len)))
 		*why = "gateway must be on the local prefix";
+	else if (addr_eq(cfg->gateway, cfg->addr))
+		*why = "gateway must not be our own address";
 	else if (cfg->default_ttl == 0)
 		*why = "TTL must be 1..255";
 	else if (cfg->reasm_max_bytes < STACK_REASM_BYTES_MIN ||

@@ -109,9 +109,12 @@ void stack_input_flags(struct stack *st, struct netif *nif, const uint8_t *frame
  * and the end sends what was deferred. */
 void stack_input_batch_begin(struct stack *st);
 void stack_input_batch_end(struct stack *st, uint64_t now_ns);
-/* Runs the timers due at now_ns. */
+/* Runs the timers due at now_ns, and first delivers the datagrams the stack sent to its
+ * own address since the last call (the loopback queue, stack/ipv4_loopback.h); those that
+ * this delivery sends wait for the next call. */
 void stack_poll(struct stack *st, uint64_t now_ns);
-/* When stack_poll() should run next (STACK_NO_DEADLINE: nothing pending). */
+/* When stack_poll() should run next (STACK_NO_DEADLINE: nothing pending): the latest time
+ * passed in, i.e. at once, while datagrams to ourselves wait for delivery. */
 uint64_t stack_next_deadline(const struct stack *st);
 
 const struct stats *stack_stats(const struct stack *st);

@@ -19,4 +19,11 @@
 #define STACK_REASM_TIMEOUT_S_MIN 1
 #define STACK_REASM_TIMEOUT_S_MAX 120 /* RFC 791 suggests 15 s; Linux allows any */
 
+/* The loopback queue (stack/ipv4_loopback.h): datagrams to our own address waiting for
+ * the next stack_poll(). Linux queues at most netdev_max_backlog (1000) packets per CPU
+ * for lo; the byte bound, bookkeeping included, holds a 256 KiB TCP window (the default
+ * buffers, tcp_sndbuf) in 1460-byte segments with their ACKs several times over. */
+#define STACK_LOOPBACK_MAX_PKTS 1000
+#define STACK_LOOPBACK_MAX_BYTES (2u * 1024 * 1024)
+
 #endif

@@ -55,6 +55,8 @@
 	STAT(Ip, FragCreates, "fragments created")                                             \
 	STAT(Ip, OutGsoRequests, "TCP super-segments the device cuts (TSO), one write each")   \
 	STAT(Ip, OutGsoSoftware, "TCP super-segments cut by the stack (no TSO, ARP pending)")  \
+	STAT(Ip, LoopbackOut, "datagrams to our own address, queued for local delivery")      \
+	STAT(Ip, LoopbackDrops, "datagrams to our own address dropped: loopback queue full")   \
 	STAT(Icmp, InMsgs, "messages received, including those in error")                      \
 	STAT(Icmp, InErrors, "messages with bad checksum, length or content")                  \
 	STAT(Icmp, InCsumErrors, "messages with a bad checksum")                               \

@@ -219,6 +219,15 @@ snmp_until() {
 	echo "$v"
 }
 
+# wait_ustack_listen PORT: until the stack has a listener on PORT ($CTL: ustackctl).
+wait_ustack_listen() {
+	for _ in $(seq 50); do
+		"$CTL" sockets 2>/dev/null | grep -Eq "LISTEN +[0-9]+ +[0-9]+ +[0-9.*]+:$1 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # it_need TOOL...: skips the script (exit 77, said loudly) when a tool is missing.
 it_need() {
 	local tool

@@ -160,14 +160,6 @@ wait_listen() {
 	done
 	return 1
 }
-# wait_ustack_listen PORT: until the stack has a listener on PORT.
-wait_ustack_listen() {
-	for _ in $(seq 50); do
-		"$CTL" sockets 2>/dev/null | grep -Eq "LISTEN +[0-9]+ +[0-9]+ +[0-9.*]+:$1 " && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # bulk_check NAME FILE RC: the copy exited 0 and FILE holds the data.
 bulk_check() {
 	local got
