@@ -21,6 +21,7 @@
 #include "stack/wire/be.h"
 
 #define RPC_UDP_BATCH 64
+#define RPC_UDP_LAST_MAX 4096 /* records sent when the socket goes (rpc_udp_send_last) */
 
 struct rpc_udp {
 	struct rpc_sock sock;
@@ -111,15 +112,17 @@ static const struct udp_sock_ops rpc_udp_ops = {
 	.error = rpc_udp_on_error,
 };
 
-/* Records from the client: one datagram each. */
-static void rpc_udp_on_fd(evutil_socket_t fd, short what, void *arg)
+static void rpc_udp_drop(struct rpc_client *c)
 {
-	struct rpc_udp *u = arg;
-	struct rpc_client *c = u->stream.client;
+	if (c)
+		rpc_count(c, RPC_RpcFdDrops);
+}
 
-	(void)fd;
-	(void)what;
-	for (int i = 0; i < RPC_UDP_BATCH; i++) {
+/* Sends up to max records waiting in the client's fd, one datagram each. 1 at the
+ * client's EOF (it closed its end) or a failed fd, else 0. c counts the drops (NULL: not counted). */
+static int rpc_udp_send_records(struct rpc_udp *u, struct rpc_client *c, int max)
+{
+	for (int i = 0; i < max; i++) {
 		ssize_t n = recv(u->fd, u->rec, sizeof(u->rec), MSG_DONTWAIT);
 		struct ustack_udp_hdr h;
 		struct ipv4_write_opts o = IPV4_WRITE_OPTS_DEFAULT;
@@ -127,14 +130,14 @@ static void rpc_udp_on_fd(evutil_socket_t fd, short what, void *arg)
 		uint16_t dport;
 		struct iovec iov;
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		if (n <= 0) {
-			rpc_udp_end(u); /* the client closed its end */
-			goto out;
-		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0; /* nothing more now */
+		if (n <= 0)
+			return 1; /* EOF, or the fd failed: the end either way */
 		if ((size_t)n < sizeof(h)) {
-			rpc_count(c, RPC_RpcFdDrops); /* not even a header */
+			rpc_udp_drop(c); /* not even a header */
 			continue;
 		}
 		memcpy(&h, u->rec, sizeof(h));
@@ -145,16 +148,38 @@ static void rpc_udp_on_fd(evutil_socket_t fd, short what, void *arg)
 			dport = u->rport;
 		}
 		if (h.flags || dport == 0 || dst.s_addr == 0) {
-			rpc_count(c, RPC_RpcFdDrops); /* refused: EINVAL (ipc/proto.h) */
+			rpc_udp_drop(c); /* refused: EINVAL (ipc/proto.h) */
 			continue;
 		}
 		o.ttl = (uint8_t)u->ttl;
 		iov.iov_base = u->rec + sizeof(h);
 		iov.iov_len = (size_t)n - sizeof(h);
 		if (udp_sendto(u->us, dst, dport, &iov, 1, &o) < 0)
-			rpc_count(c, RPC_RpcFdDrops); /* e.g. ARP failed: as a lost datagram */
+			rpc_udp_drop(c); /* e.g. ARP failed: as a lost datagram */
 	}
-out:
+	return 0;
+}
+
+/* The records a client wrote before its socket goes (Close, or the client went: `ustackctl
+ * udp send` writes its datagram and exits, and its connection may be seen closing before
+ * the fd is read) are sent, as Linux sends what sendto() took before close(). Bounded: a
+ * socketpair holds a few hundred records at most. */
+static void rpc_udp_send_last(struct rpc_udp *u, struct rpc_client *c)
+{
+	if (u->fd >= 0)
+		(void)rpc_udp_send_records(u, c, RPC_UDP_LAST_MAX);
+}
+
+/* Records from the client: a batch per wake-up. */
+static void rpc_udp_on_fd(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_udp *u = arg;
+	struct rpc_client *c = u->stream.client;
+
+	(void)fd;
+	(void)what;
+	if (rpc_udp_send_records(u, c, RPC_UDP_BATCH) > 0)
+		rpc_udp_end(u); /* the client closed its end */
 	if (c)
 		rpc_kick(c);
 }
@@ -163,6 +188,7 @@ static void rpc_udp_cancel(struct rpc_stream *st)
 {
 	struct rpc_udp *u = (struct rpc_udp *)((char *)st - offsetof(struct rpc_udp, stream));
 
+	rpc_udp_send_last(u, u->sock.client);
 	u->sock.client = NULL;
 	rpc_udp_free(u);
 }
@@ -193,7 +219,10 @@ static int rpc_udp_shutdown(struct rpc_sock *s, int how)
 
 static void rpc_udp_close_sock(struct rpc_sock *s)
 {
-	rpc_udp_end((struct rpc_udp *)s);
+	struct rpc_udp *u = (struct rpc_udp *)s;
+
+	rpc_udp_send_last(u, u->sock.client);
+	rpc_udp_end(u);
 }
 
 static const struct rpc_sock_ops rpc_udp_sock_ops = {

@@ -283,6 +283,28 @@ assert base64.b64decode(d["data"]) == b"from the kernel" and d["bytes"] == 15, d
 else
 	fail "udp listen --json: the kernel's datagram with its source" "exit $rc: $(cat "$IT_DIR/udp2")"
 fi
+# Without -w the client writes its datagram and exits at once: the daemon may see the
+# connection close before it reads the fd, and must still send what was written (as
+# Linux sends what sendto() took before close()). 30 runs, every datagram counted.
+hx timeout 20 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("'"$HOST_IP"'", 5009))
+s.settimeout(4); got = set()
+try:
+    while len(got) < 30:
+        got.add(s.recv(100))
+except socket.timeout:
+    pass
+print(len(got))' >"$IT_DIR/udp3" &
+KPID=$!
+sleep 0.5
+sent=0
+for i in $(seq 30); do
+	printf 'datagram %d' "$i" | ctl udp send "$HOST_IP" 5009 && sent=$((sent + 1))
+done
+wait "$KPID"
+check "udp send without -w, 30 times: every datagram arrives ($(cat "$IT_DIR/udp3") of $sent)" \
+	test "$(cat "$IT_DIR/udp3")" = 30 -a "$sent" = 30
 out=$(printf 'x' | ctl udp send -w 3 "$HOST_IP" 5999 2>&1)
 rc=$?
 if [ "$rc" -eq 1 ] && grep -q 'ECONNREFUSED' <<<"$out"; then
