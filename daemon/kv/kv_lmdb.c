@@ -168,8 +168,11 @@ static int main_end(struct kv_backend *b, bool commit)
 	return rc;
 }
 
-/* Begins main and brings it up to date: the last checkpoint plus the log. */
-static int main_start(struct kv_backend *b)
+/* Begins main and brings it up to date: the last checkpoint plus the log. opening: the
+ * store is being opened, so what the replay applied and met is counted
+ * (KvWalReplayedRecords, KvWalForgedRecords); every other start (a rebuild, a retry of
+ * one, after a checkpoint or growing the map) reads the same log again, or an empty one. */
+static int main_start(struct kv_backend *b, bool opening)
 {
 	MDB_val k = { sizeof(KV_LMDB_APPLIED_KEY), (void *)KV_LMDB_APPLIED_KEY }, v;
 	struct kv_wal_salt salt = { 0 }; /* none: a new store, or the previous version's */
@@ -202,8 +205,10 @@ static int main_start(struct kv_backend *b)
 	b->applied_old = rc == MDB_SUCCESS && !salt.set;
 	b->last_seq = got.last_seq;
 	b->dirty = got.records > 0;
-	b->stats.replayed_records += got.records;
-	b->stats.wal_forged_records += got.forged;
+	if (opening) {
+		b->stats.replayed_records += got.records;
+		b->stats.wal_forged_records += got.forged;
+	}
 	return 0;
 }
 
@@ -212,17 +217,10 @@ static int main_start(struct kv_backend *b)
  * tries again; either way nothing unacknowledged is visible. */
 static int main_restart(struct kv_backend *b)
 {
-	uint64_t replayed = b->stats.replayed_records, forged = b->stats.wal_forged_records;
-	int r;
-
 	if (b->main)
 		main_end(b, false);
 	b->stats.main_rebuilds++;
-	r = main_start(b);
-	/* Count what opening replayed and met, only: a rebuild reads the same log again. */
-	b->stats.replayed_records = replayed;
-	b->stats.wal_forged_records = forged;
-	return r;
+	return main_start(b, false);
 }
 
 /* Ends main: commits it with the applied seq and a new salt (if it holds writes) and starts
@@ -278,7 +276,7 @@ static int checkpoint_end(struct kv_backend *b)
  * replayed by an open, which KvWalReplayedRecords counts). */
 static int main_resume(struct kv_backend *b, int checkpoint_r)
 {
-	return checkpoint_r < 0 ? main_restart(b) : main_start(b);
+	return checkpoint_r < 0 ? main_restart(b) : main_start(b, false);
 }
 
 static int lmdb_checkpoint(struct kv_backend *b)
@@ -329,7 +327,7 @@ static int lmdb_begin(struct kv_backend *b, bool write, struct kv_txn **out)
 	struct kv_txn *t;
 
 	if (!b->main) {
-		int r = main_start(b);
+		int r = main_start(b, false); /* a start or rebuild that failed: again */
 
 		if (r < 0)
 			return r;
@@ -653,7 +651,7 @@ static int lmdb_grow(struct kv_backend *b, size_t extra_bytes)
 	rc = mdb_env_info(b->env, &info);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_env_set_mapsize(b->env, info.me_mapsize + extra_bytes);
-	r = main_start(b);
+	r = main_start(b, false);
 	if (r < 0 || rc != MDB_SUCCESS)
 		return rc != MDB_SUCCESS ? lmdb_err(rc) : r;
 	b->dirty = true;
@@ -743,7 +741,7 @@ int kv_lmdb_backend_open(const char *dir, const struct kv_limits *lim,
 	 * now on are tagged (the checkpoint draws a salt). A new store draws its salt at its
 	 * first checkpoint (docs/kv.md, "Durability": a commit more at creation left a map of
 	 * a few pages unable to commit a removal once full). */
-	r = main_start(b);
+	r = main_start(b, true);
 	if (r == 0 && (b->dirty || b->applied_old)) {
 		b->dirty = true;
 		r = lmdb_checkpoint(b);
