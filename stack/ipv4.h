@@ -83,9 +83,6 @@ void ipv4_fini(struct ipv4 *ip);
 int ipv4_register(struct ipv4 *ip, uint8_t proto, ipv4_input_fn input, ipv4_error_fn error,
 		  void *ctx);
 void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast);
-/* A datagram from the loopback queue: as ipv4_input(), our own address being then a valid
- * source. */
-void ipv4_input_loopback(struct ipv4 *ip, const uint8_t *pkt, size_t len);
 
 /* Sends one datagram (design.md §2). The layer writes the IPv4 header; `fill` writes at most
  * `size` bytes of upper header (and data) in place and returns how many it wrote; `payload`

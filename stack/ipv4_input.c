@@ -115,16 +115,12 @@ void ipv4_input(struct ipv4 *ip, const uint8_t *pkt, size_t len, bool l2_bcast)
 	ipv4_input_from(ip, pkt, len, l2_bcast, false);
 }
 
-void ipv4_input_loopback(struct ipv4 *ip, const uint8_t *pkt, size_t len)
-{
-	/* No device verified anything (rx_flags 0): every checksum is checked, as on the
-	 * wire; the sender completed them all (ipv4_write). */
-	ipv4_input_from(ip, pkt, len, false, true);
-}
-
+/* A datagram from the loopback queue: as from the wire, our own address being then a valid
+ * source. No device verified anything (rx_flags 0): every checksum is checked, as on the
+ * wire; the sender completed them all (ipv4_write). */
 static void ipv4_loopback_deliver(void *ctx, const uint8_t *pkt, size_t len)
 {
-	ipv4_input_loopback(ctx, pkt, len);
+	ipv4_input_from(ctx, pkt, len, false, true);
 }
 
 /* RFC 792 / RFC 1122 §3.3.2: time exceeded (fragment reassembly) when the first fragment
