@@ -14,9 +14,9 @@
 /* Written out once this much is buffered, else on the next flush (each second). */
 #define PCAP_FLUSH_BYTES (64u * 1024)
 
-/* Writes what the buffer holds without blocking (pcap_buf_drain()). A FIFO whose reader stalls takes part of
- * it or nothing (EAGAIN): the rest waits, and records that do not fit meanwhile are
- * dropped whole, so the stream stays valid. Any other error: the file is given up until
+/* Writes what the buffer holds without blocking (pcap_buf_drain()). A FIFO whose reader
+ * stalls takes part of it or nothing (EAGAIN): the rest waits, and records that do not fit
+ * meanwhile are dropped whole, so the stream stays valid. Any other error: the file is given up until
  * the next reopen (a partial record may be in it, nothing may follow). */
 static void pcap_buf_write(struct pcap_netif *p)
 {

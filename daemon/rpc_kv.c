@@ -119,8 +119,12 @@ static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
 	if (group.checkpoint_failures++ == 0)
 		log_warning_errno(r, "kv: checkpoint failed (the writes stay in the log); "
 				     "trying again, later each time");
-	delay_ms = KV_CHECKPOINT_DELAY_MS << (group.checkpoint_failures < 6 ? group.checkpoint_failures : 6);
-	checkpoint_arm_ms(delay_ms < KV_CHECKPOINT_RETRY_MAX_MS ? delay_ms : KV_CHECKPOINT_RETRY_MAX_MS);
+	/* doubled per failure; the shift stops at 6 (1 s << 6 is past the cap) */
+	delay_ms = KV_CHECKPOINT_DELAY_MS
+		   << (group.checkpoint_failures < 6 ? group.checkpoint_failures : 6);
+	if (delay_ms > KV_CHECKPOINT_RETRY_MAX_MS)
+		delay_ms = KV_CHECKPOINT_RETRY_MAX_MS;
+	checkpoint_arm_ms(delay_ms);
 }
 
 static void checkpoint_arm(struct ustackd *d)

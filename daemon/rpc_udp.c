@@ -119,7 +119,8 @@ static void rpc_udp_drop(struct rpc_client *c)
 }
 
 /* Sends up to max records waiting in the client's fd, one datagram each. 1 at the
- * client's EOF (it closed its end) or a failed fd, else 0. c counts the drops (NULL: not counted). */
+ * client's EOF (it closed its end) or a failed fd, else 0. c counts the drops (NULL:
+ * not counted). */
 static int rpc_udp_send_records(struct rpc_udp *u, struct rpc_client *c, int max)
 {
 	for (int i = 0; i < max; i++) {
